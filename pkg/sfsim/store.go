@@ -49,17 +49,16 @@ type ChangeEvent struct {
 // Store holds the simulated org's Accounts and its change event log.
 // Every write appends a change event carrying only the changed fields.
 type Store struct {
-	mu       sync.Mutex
-	records  map[string]map[string]any
-	order    []string
-	events   []ChangeEvent
-	replay   int64
-	commit   int64
-	counter  int64
-	changed  chan struct{}
-	now      func() time.Time
-	orgID    string
-	keyPrefx string
+	mu      sync.Mutex
+	records map[string]map[string]any
+	order   []string
+	events  []ChangeEvent
+	replay  int64
+	commit  int64
+	counter int64
+	changed chan struct{}
+	now     func() time.Time
+	orgID   string
 }
 
 // addressParts maps flat billing and shipping fields to their compound
