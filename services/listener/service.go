@@ -1,0 +1,147 @@
+package listener
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/sfsap/sfsap/pkg/bus"
+	"github.com/sfsap/sfsap/pkg/logkey"
+	"github.com/sfsap/sfsap/pkg/msg"
+)
+
+// Service is the listener.
+type Service struct {
+	cfg     Config
+	js      jetstream.JetStream
+	src     Source
+	sweeper Sweeper
+	ckpt    jetstream.KeyValue
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// checkpoint is the stored replay position.
+type checkpoint struct {
+	Position []byte    `json:"position"`
+	SavedAt  time.Time `json:"saved_at"`
+}
+
+// New returns a listener. sweeper may be nil, in which case a rejected
+// replay position is only logged.
+func New(ctx context.Context, cfg Config, js jetstream.JetStream, src Source, sweeper Sweeper, log *slog.Logger) (*Service, error) {
+	kv, err := js.KeyValue(ctx, bus.BucketCheckpoint)
+	if err != nil {
+		return nil, fmt.Errorf("listener: opening bucket %s: %w", bus.BucketCheckpoint, err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{cfg: cfg.WithDefaults(), js: js, src: src, sweeper: sweeper, ckpt: kv, log: log, now: time.Now}, nil
+}
+
+// Run subscribes from the stored position and keeps subscribing until ctx
+// ends. A rejected position is reported once, dropped, and followed by a
+// subscription at the source's preset and a sweep from the time the
+// position was saved, so no conversion is skipped silently.
+func (s *Service) Run(ctx context.Context) error {
+	s.log.Info("listener: started", "checkpoint", s.cfg.Checkpoint)
+	defer s.log.Info("listener: stopped")
+	for ctx.Err() == nil {
+		cp, err := s.load(ctx)
+		if err != nil {
+			s.log.Error("listener: reading checkpoint failed", logkey.Error, err)
+			sleep(ctx, s.cfg.RetryDelay)
+			continue
+		}
+		err = s.src.Subscribe(ctx, cp.Position, s.publish)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, ErrPositionRejected):
+			s.recover(ctx, cp, err)
+		case err != nil:
+			s.log.Warn("listener: subscription ended; resubscribing", logkey.Error, err, "retry_in", s.cfg.RetryDelay)
+			sleep(ctx, s.cfg.RetryDelay)
+		}
+	}
+	return nil
+}
+
+// recover handles a rejected replay position.
+func (s *Service) recover(ctx context.Context, cp checkpoint, cause error) {
+	since := cp.SavedAt.Add(-s.cfg.SweepMargin)
+	s.log.Error("listener: Salesforce rejected the stored replay position; resubscribing at the preset and sweeping",
+		logkey.Error, cause, "saved_at", cp.SavedAt, "sweep_since", since)
+	if err := s.ckpt.Delete(ctx, s.cfg.Checkpoint); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		s.log.Error("listener: deleting rejected checkpoint failed", logkey.Error, err)
+		sleep(ctx, s.cfg.RetryDelay)
+		return
+	}
+	if s.sweeper == nil {
+		s.log.Error("listener: no sweeper configured; conversions made while the position was stale need a manual sweep", "sweep_since", since)
+		return
+	}
+	if cp.SavedAt.IsZero() {
+		since = time.Time{}
+	}
+	n, err := s.sweeper.Sweep(ctx, since, msg.ReasonSweep)
+	if err != nil {
+		s.log.Error("listener: sweep after rejected position failed; run a sweep by hand", logkey.Error, err, "sweep_since", since)
+		return
+	}
+	s.log.Info("listener: sweep after rejected position queued jobs", "jobs", n)
+}
+
+// publish sends each change of the event to JetStream and then stores the
+// event's position. A failure leaves the position where it was, so the
+// event is delivered again and deduplicated by its message ids.
+func (s *Service) publish(ctx context.Context, ev Event) error {
+	for _, c := range ev.Changes {
+		_, err := bus.Publish(ctx, s.js, bus.CDCSubject(c.AccountID, c.ChangeType), c, c.DedupID(), nil)
+		if err != nil {
+			return fmt.Errorf("publishing change of %s: %w", c.AccountID, err)
+		}
+		s.log.Debug("listener: change published", logkey.AccountID, c.AccountID, logkey.ChangeType, c.ChangeType)
+	}
+	if len(ev.Position) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(checkpoint{Position: ev.Position, SavedAt: s.now().UTC()})
+	if err != nil {
+		return err
+	}
+	if _, err := s.ckpt.Put(ctx, s.cfg.Checkpoint, data); err != nil {
+		return fmt.Errorf("storing replay position: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) load(ctx context.Context) (checkpoint, error) {
+	e, err := s.ckpt.Get(ctx, s.cfg.Checkpoint)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return checkpoint{}, nil
+	}
+	if err != nil {
+		return checkpoint{}, err
+	}
+	var cp checkpoint
+	if err := json.Unmarshal(e.Value(), &cp); err != nil {
+		s.log.Error("listener: stored checkpoint is corrupt; treating it as rejected", logkey.Error, err)
+		return checkpoint{}, nil
+	}
+	return cp, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
