@@ -53,6 +53,10 @@ func (s *Service) Run(ctx context.Context) error {
 	defer s.log.Info("listener: stopped")
 	for ctx.Err() == nil {
 		cp, err := s.load(ctx)
+		if errors.Is(err, errCorruptCheckpoint) {
+			s.recover(ctx, cp, err)
+			continue
+		}
 		if err != nil {
 			s.log.Error("listener: reading checkpoint failed", logkey.Error, err)
 			sleep(ctx, s.cfg.RetryDelay)
@@ -131,11 +135,14 @@ func (s *Service) load(ctx context.Context) (checkpoint, error) {
 	}
 	var cp checkpoint
 	if err := json.Unmarshal(e.Value(), &cp); err != nil {
-		s.log.Error("listener: stored checkpoint is corrupt; treating it as rejected", logkey.Error, err)
-		return checkpoint{}, nil
+		return checkpoint{}, fmt.Errorf("%w: %w", errCorruptCheckpoint, err)
 	}
 	return cp, nil
 }
+
+// errCorruptCheckpoint marks a stored checkpoint that cannot be decoded.
+// It is handled like a position Salesforce rejected.
+var errCorruptCheckpoint = errors.New("listener: stored checkpoint is corrupt")
 
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
