@@ -426,3 +426,17 @@ func sameValue(a, b any) bool {
 	}
 	return fmt.Sprint(a) == fmt.Sprint(b)
 }
+
+// FieldNames returns the names of all fields set on any Account, deleted
+// or not, sorted.
+func (s *Store) FieldNames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	for _, rec := range s.records {
+		for k := range rec {
+			seen[k] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
