@@ -1,0 +1,119 @@
+package mapping
+
+import (
+	"errors"
+	"strings"
+)
+
+// Sentinel errors that a [Problem] wraps, so callers can branch with
+// errors.Is on a single problem or on a whole [Problems] list.
+var (
+	// ErrMissing marks a value that SAP needs but the Account leaves empty.
+	ErrMissing = errors.New("value missing")
+	// ErrUnknownCountry marks a country that no code or alias matches.
+	ErrUnknownCountry = errors.New("unknown country")
+	// ErrUnknownRegion marks a state that is not in the country's region
+	// table.
+	ErrUnknownRegion = errors.New("unknown region")
+	// ErrNoRegionTable marks a state given for a country that has no region
+	// table. [Pack.Map] leaves such a state out instead of failing.
+	ErrNoRegionTable = errors.New("no region table for country")
+	// ErrInvalidFormat marks a value whose form SAP rejects, such as a
+	// postal code that breaks the country's rule.
+	ErrInvalidFormat = errors.New("invalid format")
+	// ErrTooLong marks a value longer than its SAP field.
+	ErrTooLong = errors.New("value too long")
+	// ErrSalesAreaNotAllowed marks organisational data that the pack does
+	// not allow, or a sales area without a reference customer.
+	ErrSalesAreaNotAllowed = errors.New("sales area not allowed")
+	// ErrInvalidPack marks a mapping pack file that cannot be used.
+	ErrInvalidPack = errors.New("invalid mapping pack")
+)
+
+// Problem is one reason why an Account cannot become an SAP customer. Its
+// message is written for the sales rep who has to fix the Account.
+type Problem struct {
+	// Field is the account.Account field at fault, such as
+	// "BillingCountry". For standard fields it equals the Salesforce API
+	// name.
+	Field string
+	// Value is the offending input as the Account holds it, or "" when the
+	// field is empty.
+	Value string
+	// Message is a full sentence that names the Salesforce field and says
+	// how to fix it.
+	Message string
+	// Err is one of the sentinel errors of this package.
+	Err error
+}
+
+// Error returns the message for the sales rep.
+func (p *Problem) Error() string { return p.Message }
+
+// Unwrap returns the sentinel error.
+func (p *Problem) Unwrap() error { return p.Err }
+
+// Problems lists every problem found in one Account. Every problem is
+// permanent: retrying cannot help until someone edits the Account in
+// Salesforce, so callers dead-letter the work and write Error back.
+//
+// NOTE: sap.KindOf treats errors that are not *sap.Error as transient, so
+// callers must check for *Problems (or [IsPermanent]) before asking
+// sap.KindOf.
+type Problems struct {
+	// AccountID is the Salesforce id of the Account, as given to Map.
+	AccountID string
+	List      []Problem
+}
+
+// Error returns one line per problem.
+func (p *Problems) Error() string {
+	lines := make([]string, len(p.List))
+	for i, pr := range p.List {
+		lines[i] = pr.Message
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Fields returns the distinct fields at fault, in the order their first
+// problem was found.
+func (p *Problems) Fields() []string {
+	var fields []string
+	seen := make(map[string]bool)
+	for _, pr := range p.List {
+		if !seen[pr.Field] {
+			seen[pr.Field] = true
+			fields = append(fields, pr.Field)
+		}
+	}
+	return fields
+}
+
+// Unwrap returns each problem, so errors.Is(err, ErrUnknownCountry) reports
+// whether any problem in the list is of that kind.
+func (p *Problems) Unwrap() []error {
+	errs := make([]error, len(p.List))
+	for i := range p.List {
+		errs[i] = &p.List[i]
+	}
+	return errs
+}
+
+// Permanent reports true: mapping problems never go away by retrying.
+func (p *Problems) Permanent() bool { return true }
+
+// IsPermanent reports whether err contains a mapping [Problems] list or a
+// single [Problem], both of which need a fix in Salesforce before a retry.
+func IsPermanent(err error) bool {
+	var list *Problems
+	var one *Problem
+	return errors.As(err, &list) || errors.As(err, &one)
+}
+
+func (p *Problems) add(field, value, message string, err error) {
+	p.List = append(p.List, Problem{Field: field, Value: value, Message: message, Err: err})
+}
+
+func (p *Problems) addProblem(pr *Problem) {
+	p.List = append(p.List, *pr)
+}
