@@ -148,7 +148,7 @@ type oauthBody struct {
 func TestTokenErrorMatchesFixture(t *testing.T) {
 	t.Parallel()
 	var want oauthBody
-	if err := json.Unmarshal(fixtures.Read(t, "salesforce/oauth-error-invalid-grant.json"), &want); err != nil {
+	if err := json.Unmarshal(fixtures.Read(t, "fixtures/salesforce/oauth-error-invalid-grant.json"), &want); err != nil {
 		t.Fatalf("decoding fixture: %v", err)
 	}
 	s := startServer(t, Options{})
@@ -326,7 +326,7 @@ func TestSOAPLoginResultOrder(t *testing.T) {
 
 func TestSOAPLoginMatchesFixture(t *testing.T) {
 	t.Parallel()
-	fixture := fixtures.Read(t, "salesforce/soap-login-response.xml")
+	fixture := fixtures.Read(t, "fixtures/salesforce/soap-login-response.xml")
 	s := startServer(t, Options{})
 	_, body := soapLogin(t, s, "integration@sfsap.example", "sfsim-password")
 	want := childNames(t, fixture, "result")
@@ -345,7 +345,7 @@ func TestSOAPLoginFault(t *testing.T) {
 		ExceptionText string `xml:"Body>Fault>detail>LoginFault>exceptionMessage"`
 	}
 	var want fault
-	if err := xml.Unmarshal(fixtures.Read(t, "salesforce/soap-login-fault.xml"), &want); err != nil {
+	if err := xml.Unmarshal(fixtures.Read(t, "fixtures/salesforce/soap-login-fault.xml"), &want); err != nil {
 		t.Fatalf("decoding fixture: %v", err)
 	}
 	s := startServer(t, Options{})
@@ -365,7 +365,7 @@ func TestSOAPLoginFault(t *testing.T) {
 func TestExpireTokens(t *testing.T) {
 	t.Parallel()
 	var want []map[string]any
-	if err := json.Unmarshal(fixtures.Read(t, "salesforce/rest-error-invalid-session.json"), &want); err != nil {
+	if err := json.Unmarshal(fixtures.Read(t, "fixtures/salesforce/rest-error-invalid-session.json"), &want); err != nil {
 		t.Fatalf("decoding fixture: %v", err)
 	}
 	s := startServer(t, Options{})
