@@ -26,7 +26,8 @@ func DecodeCometD(data json.RawMessage) ([]msg.AccountChange, error) {
 	return ev.AccountChanges()
 }
 
-// cometdHeader is the JSON form of the ChangeEventHeader. CometD sends no
+// cometdHeader is the JSON form of the ChangeEventHeader. Its fields match
+// Header one to one, so it converts to Header. CometD sends no
 // nulledFields or diffFields, but they are read if present.
 type cometdHeader struct {
 	EntityName      string   `json:"entityName"`
@@ -65,20 +66,7 @@ func parseCometD(data json.RawMessage) (Event, error) {
 	}
 
 	ev := Event{
-		Header: Header{
-			EntityName:      h.EntityName,
-			RecordIDs:       h.RecordIDs,
-			ChangeType:      h.ChangeType,
-			ChangeOrigin:    h.ChangeOrigin,
-			TransactionKey:  h.TransactionKey,
-			SequenceNumber:  h.SequenceNumber,
-			CommitTimestamp: h.CommitTimestamp,
-			CommitNumber:    h.CommitNumber,
-			CommitUser:      h.CommitUser,
-			ChangedFields:   h.ChangedFields,
-			NulledFields:    h.NulledFields,
-			DiffFields:      h.DiffFields,
-		},
+		Header: Header(h),
 		Fields: map[string]any{},
 	}
 	for name, raw := range envelope.Payload {

@@ -71,8 +71,8 @@ type Event struct {
 //
 // Record ids are normalised to 18 characters. The empty id of an overflow
 // event and a key-prefix wildcard ("001*", sent when a field type change
-// touched every record) both become sfid.EmptyID, which tells the filter
-// that no single record is meant and a sweep is needed. Field names in
+// touched every record) both become sfid.EmptyID. It means that no single
+// record is named, so the filter can schedule a sweep instead. Field names in
 // ChangedFields and NulledFields are sorted and deduplicated. A compound
 // name such as "BillingAddress" is dropped when one of its components is
 // also listed. Fields are flattened, numbers become float64 and times

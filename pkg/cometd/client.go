@@ -5,7 +5,7 @@
 // replay id, and long-polls /meta/connect. When Salesforce forgets the
 // client or rejects its token, it handshakes again and resubscribes from
 // the replay id of the last event the handler accepted, so no event is
-// lost and none is delivered twice.
+// skipped and accepted events are not delivered again.
 package cometd
 
 import (
@@ -45,9 +45,10 @@ type Config struct {
 	TokenRejected func(token string)
 	// HTTPClient sends the requests. The client needs a cookie jar, so a
 	// client without one is copied and given a new jar. Its Timeout must
-	// be zero or longer than the connect hold (110 s) plus 30 s: each
-	// request gets its own deadline instead. Defaults to a client with a
-	// jar and no overall timeout.
+	// be zero or above 140 s (the 110 s connect hold plus 30 s), because a
+	// shorter one would cut off held connects. Each request gets its own
+	// deadline anyway. Defaults to a client with a jar and no overall
+	// timeout.
 	HTTPClient *http.Client
 	// Logger receives retries and failures. Tokens are never logged.
 	// Defaults to slog.Default().
@@ -70,7 +71,7 @@ const (
 
 const (
 	// defaultConnectHold is how long Salesforce holds /meta/connect
-	// before its first advice says otherwise.
+	// until the server's advice sets another timeout.
 	defaultConnectHold = 110 * time.Second
 	// connectMargin is added to the hold for the connect deadline, so a
 	// slow reply is not cut off.
@@ -204,7 +205,7 @@ func (c *Client) Subscribe(ctx context.Context, replayFrom int64, handler func(c
 			return final.err
 		}
 		s.failures++
-		c.log.Warn("cometd: session lost", "replay_id", s.replayID, "attempt", s.failures, "error", err)
+		c.log.Warn("cometd: session ended; handshaking again", "replay_id", s.replayID, "attempt", s.failures, "error", err)
 	}
 }
 

@@ -173,8 +173,8 @@ func (s *subscription) connectLoop(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			// The server may still know the client and where its
-			// subscription stands, so poll again before handshaking.
+			// The server may still know the client and the position of
+			// its subscription, so poll again before handshaking.
 			if err := s.retryAfterBackoff(ctx, "cometd: connect failed; retrying", err); err != nil {
 				return err
 			}

@@ -19,8 +19,8 @@ const maxResponseBytes = 64 << 20
 // message id and the access token.
 //
 // Failed replies come back as messages with Successful false, whatever
-// the HTTP status (Salesforce answers some failures with HTTP 400, 401 or
-// 403 and a Bayeux body). An error means the exchange itself failed: the
+// the HTTP status, because Salesforce sends some failures with HTTP 400,
+// 401 or 403 and a Bayeux body. An error means the exchange itself failed: the
 // network, an HTTP status without a Bayeux body, or a body that is not a
 // Bayeux reply.
 func (s *subscription) exchange(ctx context.Context, timeout time.Duration, msg map[string]any) (message, []message, error) {
@@ -82,7 +82,7 @@ func (s *subscription) exchange(ctx context.Context, timeout time.Duration, msg 
 		if resp.StatusCode == http.StatusUnauthorized {
 			return message{Channel: channel, Error: "401::Authentication invalid (HTTP 401)"}, events, nil
 		}
-		return message{}, events, fmt.Errorf("sending %s: HTTP %d reply holds no %s message", channel, resp.StatusCode, channel)
+		return message{}, events, fmt.Errorf("sending %s: HTTP %d response contains no %s reply", channel, resp.StatusCode, channel)
 	}
 	return *reply, events, nil
 }

@@ -30,7 +30,7 @@ type CometDOptions struct {
 	ConnectTimeout time.Duration
 	// ClientExpiry is how long the server keeps a client after its
 	// handshake or a /meta/connect reply. A client that sends nothing
-	// within that time is forgotten and gets 403::Unknown client.
+	// within that time is dropped and gets 403::Unknown client.
 	// Defaults to 40 s, the window Salesforce gives after delivering
 	// events.
 	ClientExpiry time.Duration
@@ -56,23 +56,23 @@ const (
 	cometdFaultKinds
 )
 
-// InjectUnknownClient makes the next /meta/connect, or one held now,
-// answer 403::Unknown client with advice reconnect=handshake. The server
-// forgets that client and its subscriptions, as Salesforce does after a
+// InjectUnknownClient makes the next /meta/connect, or one held now, fail
+// with 403::Unknown client and advice reconnect=handshake. The server
+// drops that client and its subscriptions, as Salesforce does after a
 // client timed out.
 func (f *CometDFaults) InjectUnknownClient() {
 	f.add(cometdUnknownClient)
 }
 
-// InjectHandshakeDenied makes the next /meta/handshake answer
-// 403::Handshake denied with failureReason 401::Authentication invalid,
-// as for a revoked token.
+// InjectHandshakeDenied makes the next /meta/handshake fail with
+// 403::Handshake denied and failureReason 401::Authentication invalid, as
+// for a revoked token.
 func (f *CometDFaults) InjectHandshakeDenied() {
 	f.add(cometdHandshakeDenied)
 }
 
-// InjectConnectUnauthorized makes the next /meta/connect answer HTTP 401
-// with 401::Authentication invalid and advice reconnect=none, as for an
+// InjectConnectUnauthorized makes the next /meta/connect fail with HTTP
+// 401, 401::Authentication invalid and advice reconnect=none, as for an
 // expired token.
 func (f *CometDFaults) InjectConnectUnauthorized() {
 	f.add(cometdConnectUnauthorized)
@@ -168,7 +168,7 @@ type cometdClient struct {
 	// holding counts the client's /meta/connect requests in progress; a
 	// client is never expired while one is held.
 	holding int
-	// gone is closed when the server forgets the client.
+	// gone is closed when the server drops the client.
 	gone chan struct{}
 }
 
@@ -316,8 +316,8 @@ func (s *cometdServer) handleMessage(x *cometdExchange, m bayeuxRequest) {
 
 	if x.authErr != nil {
 		// NOTE: Salesforce documents the 401 error texts but not the HTTP
-		// status around them; this answers HTTP 401 so that clients
-		// which look at either one notice.
+		// status that comes with them. The simulator sends HTTP 401, so
+		// that a client notices whether it checks the status or the body.
 		reply.Error = "401::Authentication invalid"
 		if x.r.Header.Get("Authorization") == "" {
 			reply.Error = "401::Request requires authentication"

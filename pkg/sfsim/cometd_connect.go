@@ -19,7 +19,7 @@ const cometdSchemaID = "sfsimAccountChangeEvent1"
 // cometdTimeLayout is the form of datetimes in CometD change events.
 const cometdTimeLayout = "2006-01-02T15:04:05.000Z"
 
-// connect answers /meta/connect: at once with the pending events of the
+// connect replies to /meta/connect: at once with the pending events of the
 // client's subscriptions, or after holding the request until an event
 // arrives or ConnectTimeout passes. The reply ends with the connect
 // message, which carries the advice.
