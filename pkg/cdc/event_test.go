@@ -1,6 +1,7 @@
 package cdc_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -11,8 +12,8 @@ import (
 )
 
 // TestAccountChangesMatchesCometD builds an Event the way a Pub/Sub (Avro)
-// decoder would, with every schema field present, nulls for unchanged
-// fields, native Go types and the compound parent listed as changed, and
+// decoder would: every schema field present, nulls for unchanged fields,
+// native Go types, and the compound parent listed as changed. The test
 // checks that it yields the same message as the CometD form of the change.
 func TestAccountChangesMatchesCometD(t *testing.T) {
 	t.Parallel()
@@ -135,7 +136,11 @@ func TestAccountChangesUnsupportedValue(t *testing.T) {
 		Header: cdc.Header{RecordIDs: []string{"001Hx00000ABcDeIAL"}, ChangeType: msg.ChangeUpdate, TransactionKey: "tx"},
 		Fields: map[string]any{"Logo": []byte{1, 2}},
 	}
-	if got, err := ev.AccountChanges(); err == nil {
+	got, err := ev.AccountChanges()
+	if err == nil {
 		t.Fatalf("AccountChanges(Logo=[]byte) = %v, want an error naming the field", got)
+	}
+	if !strings.Contains(err.Error(), "Logo") {
+		t.Errorf("AccountChanges(Logo=[]byte) error = %q, want it to name the field Logo", err)
 	}
 }
