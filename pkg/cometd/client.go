@@ -176,6 +176,9 @@ func New(cfg Config) (*Client, error) {
 // channel that does not exist), and ErrReplayUnsupported when the server
 // does not support replay.
 func (c *Client) Subscribe(ctx context.Context, replayFrom int64, handler func(ctx context.Context, ev Event) error) error {
+	if handler == nil {
+		return errors.New("cometd: Subscribe needs a handler; pass a function that processes each event")
+	}
 	s := &subscription{
 		client:   c,
 		handler:  handler,
