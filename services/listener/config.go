@@ -45,6 +45,10 @@ type Event struct {
 	// Position is the opaque replay position after this event, stored as
 	// given and handed back to the source on restart.
 	Position []byte
+	// Raw and DecodeErr are set instead of Changes when the event could
+	// not be decoded; the listener dead-letters it and moves on.
+	Raw       []byte
+	DecodeErr error
 }
 
 // Source delivers change events in order from a position.

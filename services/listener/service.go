@@ -105,6 +105,11 @@ func (s *Service) recover(ctx context.Context, cp checkpoint, cause error) {
 // event's position. A failure leaves the position where it was, so the
 // event is delivered again and deduplicated by its message ids.
 func (s *Service) publish(ctx context.Context, ev Event) error {
+	if ev.DecodeErr != nil {
+		if err := s.deadLetter(ctx, ev); err != nil {
+			return err
+		}
+	}
 	for _, c := range ev.Changes {
 		_, err := bus.Publish(ctx, s.js, bus.CDCSubject(c.AccountID, c.ChangeType), c, c.DedupID(), nil)
 		if err != nil {
@@ -123,6 +128,22 @@ func (s *Service) publish(ctx context.Context, ev Event) error {
 		return fmt.Errorf("storing replay position: %w", err)
 	}
 	return nil
+}
+
+// deadLetter parks an event that cannot be decoded, so it neither blocks
+// the stream nor disappears.
+func (s *Service) deadLetter(ctx context.Context, ev Event) error {
+	s.log.Error("listener: undecodable change event; dead-lettered", logkey.Error, ev.DecodeErr, logkey.ReplayID, string(ev.Position))
+	data := json.RawMessage(ev.Raw)
+	if !json.Valid(data) {
+		data, _ = json.Marshal(string(ev.Raw))
+	}
+	dl := msg.DeadLetter{
+		Schema: msg.SchemaDeadLetter, AccountID: "unknown", Stage: bus.StageListener,
+		Reason: ev.DecodeErr.Error(), Subject: "salesforce:" + s.cfg.Checkpoint, Data: data, At: s.now().UTC(),
+	}
+	_, err := bus.Publish(ctx, s.js, bus.DeadLetterSubject(bus.StageListener, "unknown"), dl, "dlq.listener."+string(ev.Position), nil)
+	return err
 }
 
 func (s *Service) load(ctx context.Context) (checkpoint, error) {
