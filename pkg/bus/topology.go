@@ -13,23 +13,23 @@ import (
 type Topology struct {
 	// Replicas of every stream and bucket. Defaults to 1; use 3 on a
 	// clustered server.
-	Replicas int
+	Replicas int `yaml:"replicas"`
 	// CDCMaxAge is how long change events are kept for replay. Defaults to
 	// 30 days, well beyond Salesforce's 72 hours.
-	CDCMaxAge time.Duration
+	CDCMaxAge time.Duration `yaml:"cdc_max_age"`
 	// SAPAckWait is how long the SAP worker may hold a job before JetStream
 	// redelivers it; the worker sends in-progress acks well within it.
 	// Defaults to 30s.
-	SAPAckWait time.Duration
+	SAPAckWait time.Duration `yaml:"sap_ack_wait"`
 	// SAPMaxAckPending caps jobs in flight across all SAP workers.
 	// Defaults to 16.
-	SAPMaxAckPending int
+	SAPMaxAckPending int `yaml:"sap_max_ack_pending"`
 	// MaxDeliver caps deliveries of one message on each work consumer
 	// before it is dead-lettered. Defaults to 10.
-	MaxDeliver int
+	MaxDeliver int `yaml:"max_deliver"`
 	// AckWait is the redelivery timer of the filter and writeback
 	// consumers. Defaults to 30s.
-	AckWait time.Duration
+	AckWait time.Duration `yaml:"ack_wait"`
 }
 
 // WithDefaults returns t with every zero field set to its default.

@@ -1,0 +1,176 @@
+// Package config loads sfsap's configuration: one YAML file, overridden
+// by environment variables, with secrets from the environment or from
+// files. Every service binary and the all-in-one command read the same
+// file and use the sections they need.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sfsap/sfsap/pkg/bus"
+	"github.com/sfsap/sfsap/pkg/sap/ecc"
+	"github.com/sfsap/sfsap/pkg/sfclient"
+	"github.com/sfsap/sfsap/services/filter"
+	"github.com/sfsap/sfsap/services/listener"
+	"github.com/sfsap/sfsap/services/sapworker"
+	"github.com/sfsap/sfsap/services/writeback"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	NATS       NATS       `yaml:"nats"`
+	Salesforce Salesforce `yaml:"salesforce"`
+	SAP        SAP        `yaml:"sap"`
+	// MappingFiles are mapping packs merged over the built-in defaults,
+	// later files winning.
+	MappingFiles []string         `yaml:"mapping_files"`
+	Topology     bus.Topology     `yaml:"topology"`
+	Listener     listener.Config  `yaml:"listener"`
+	Filter       filter.Config    `yaml:"filter"`
+	SAPWorker    sapworker.Config `yaml:"sapworker"`
+	Writeback    writeback.Config `yaml:"writeback"`
+}
+
+// NATS configures the connection to the NATS server.
+type NATS struct {
+	// URL of the server. Empty runs an embedded server (all-in-one only).
+	URL string `yaml:"url"`
+	// StoreDir is the JetStream folder of the embedded server. Defaults to
+	// ./sfsap-data.
+	StoreDir string `yaml:"store_dir"`
+	// User and Password authenticate the service to the server.
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+	// CredsFile is a NATS credentials file, used instead of User/Password.
+	CredsFile string `yaml:"creds_file"`
+	// CAFile is a PEM bundle of the CAs that sign the server certificate.
+	CAFile string `yaml:"ca_file"`
+}
+
+// Salesforce configures the Salesforce side.
+type Salesforce struct {
+	sfclient.Config `yaml:",inline"`
+	// ReplayPreset is where a listener without a stored position starts:
+	// "latest" (new events only) or "earliest" (all retained events).
+	// Defaults to latest.
+	ReplayPreset string `yaml:"replay_preset"`
+}
+
+// SAP configures the SAP side.
+type SAP struct {
+	// Adapter selects the access path. Only "ecc" (SOAP-RFC) is built in.
+	// Defaults to ecc.
+	Adapter string `yaml:"adapter"`
+	// URL is the SAP system's HTTP base, such as https://sap.example:44300.
+	URL string `yaml:"url"`
+	// Client is the SAP client (Mandant), such as "100".
+	Client string `yaml:"client"`
+	// Language is the logon language. Defaults to EN.
+	Language string `yaml:"language"`
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+	// Timeout bounds one HTTP call. Defaults to 60s.
+	Timeout time.Duration `yaml:"timeout"`
+	ECC     ecc.Config    `yaml:"ecc"`
+}
+
+// Load reads the YAML file at path (none when path is empty), applies
+// environment overrides from env (os.Environ form; nil means the process
+// environment), fills defaults and validates the result.
+func Load(path string, env []string) (Config, error) {
+	var c Config
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("reading config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("config file %s: %w: check the key names against the documented example", path, err)
+		}
+	}
+	if env == nil {
+		env = os.Environ()
+	}
+	if err := applyEnv(&c, env); err != nil {
+		return c, err
+	}
+	c = c.WithDefaults()
+	return c, c.Validate()
+}
+
+// WithDefaults returns c with the defaults of every section.
+func (c Config) WithDefaults() Config {
+	if c.NATS.StoreDir == "" {
+		c.NATS.StoreDir = "sfsap-data"
+	}
+	if c.Salesforce.ReplayPreset == "" {
+		c.Salesforce.ReplayPreset = "latest"
+	}
+	if c.SAP.Adapter == "" {
+		c.SAP.Adapter = "ecc"
+	}
+	if c.SAP.Language == "" {
+		c.SAP.Language = "EN"
+	}
+	if c.SAP.Timeout == 0 {
+		c.SAP.Timeout = 60 * time.Second
+	}
+	c.SAP.ECC = c.SAP.ECC.WithDefaults()
+	c.Topology = c.Topology.WithDefaults()
+	c.Listener = c.Listener.WithDefaults()
+	c.Filter = c.Filter.WithDefaults()
+	c.SAPWorker = c.SAPWorker.WithDefaults()
+	c.Writeback = c.Writeback.WithDefaults()
+	// One set of field names serves every service.
+	c.Salesforce.Fields = c.Salesforce.Fields.WithDefaults()
+	c.Filter.Fields = c.Salesforce.Fields
+	c.Writeback.Fields = c.Salesforce.Fields
+	if c.SAPWorker.AckWait == 0 || c.SAPWorker.AckWait != c.Topology.SAPAckWait {
+		c.SAPWorker.AckWait = c.Topology.SAPAckWait
+	}
+	c.SAPWorker.MaxDeliver = c.Topology.MaxDeliver
+	c.Writeback.MaxDeliver = 2 * c.Topology.MaxDeliver
+	return c
+}
+
+// Validate reports every invalid setting, each naming the key and the fix.
+func (c Config) Validate() error {
+	var errs []error
+	if c.NATS.URL != "" {
+		if u, err := url.Parse(c.NATS.URL); err != nil || u.Host == "" {
+			errs = append(errs, fmt.Errorf("nats.url %q is not a valid URL: use the form nats://host:4222", c.NATS.URL))
+		}
+	}
+	switch c.Salesforce.ReplayPreset {
+	case "latest", "earliest":
+	default:
+		errs = append(errs, fmt.Errorf("salesforce.replay_preset %q is invalid: use latest or earliest", c.Salesforce.ReplayPreset))
+	}
+	if c.SAP.Adapter != "ecc" {
+		errs = append(errs, fmt.Errorf("sap.adapter %q is not supported: use ecc", c.SAP.Adapter))
+	}
+	if c.SAP.URL != "" {
+		if u, err := url.Parse(c.SAP.URL); err != nil || u.Scheme == "" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("sap.url %q is not a valid URL: use the form https://sap-host:44300", c.SAP.URL))
+		}
+	}
+	if c.SAPWorker.Lease <= c.SAP.Timeout {
+		errs = append(errs, fmt.Errorf("sapworker.lease %s must be longer than sap.timeout %s, or a claim could expire during a create", c.SAPWorker.Lease, c.SAP.Timeout))
+	}
+	for _, v := range []interface{ Validate() error }{c.SAP.ECC, c.Filter, c.SAPWorker, c.Writeback} {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
