@@ -5,8 +5,8 @@ import (
 	"unicode"
 )
 
-// pastedAddress is what splitStreet takes out of a BillingStreet that holds
-// a whole address. Fields are "" when the text did not contain them.
+// pastedAddress is the result of splitStreet: the parts of a BillingStreet
+// that contains a whole address. Fields are "" when the text lacks them.
 type pastedAddress struct {
 	// street is the street lines joined by ", ".
 	street     string
@@ -33,8 +33,8 @@ type pastedAddress struct {
 // the region table), "12345 City" or "City, County AB1 2CD", optionally
 // ending in ", Country". What is left are the street lines. A single line is
 // always street only. country is the Account's own country code, or "" if
-// it has none; it decides which postal code rule a locality line must
-// satisfy, and without it a country line found in the text decides.
+// it has none. Its postal code rule decides whether a line is a locality
+// line. Without it, the rule of a country found in the text applies.
 //
 // The locality line is recognised only when its postal code satisfies the
 // country's postal rule, or for countries without a rule when the code is
@@ -56,30 +56,32 @@ func (p *Pack) splitStreet(raw, country string) pastedAddress {
 
 	if len(lines) >= 2 {
 		line := lines[len(lines)-1]
-		body := line
-		lineCountry := ""
-		// "Chicago, IL 60601, USA" carries the country after a last comma.
-		if i := strings.LastIndex(line, ","); i > 0 {
-			if code, ok := p.Country(line[i+1:]); ok {
-				body = strings.TrimSpace(line[:i])
-				lineCountry = code
-			}
-		}
-
 		rulesCountry := country
 		if rulesCountry == "" {
 			rulesCountry = out.country
 		}
-		if rulesCountry == "" {
-			rulesCountry = lineCountry
+
+		city, state, postal, ok := p.parseLocality(line, rulesCountry)
+		if !ok {
+			// "Chicago, IL 60601, USA" carries the country after a last
+			// comma. The whole line goes first, so that "Mountain View, CA"
+			// stays California rather than Canada.
+			if i := strings.LastIndex(line, ","); i > 0 {
+				if code, found := p.Country(line[i+1:]); found {
+					if rulesCountry == "" {
+						rulesCountry = code
+					}
+					city, state, postal, ok = p.parseLocality(strings.TrimSpace(line[:i]), rulesCountry)
+					if ok && out.country == "" {
+						out.country = code
+						out.countryLine = line
+					}
+				}
+			}
 		}
-		if city, state, postal, ok := p.parseLocality(body, rulesCountry); ok {
+		if ok {
 			out.city, out.state, out.postalCode = city, state, postal
 			out.localityLine = line
-			if lineCountry != "" && out.country == "" {
-				out.country = lineCountry
-				out.countryLine = line
-			}
 			lines = lines[:len(lines)-1]
 		}
 	}
@@ -147,7 +149,7 @@ func (p *Pack) parseLocality(line, country string) (city, state, postal string, 
 	if i := strings.LastIndex(line, ","); i > 0 {
 		city := strings.TrimSpace(line[:i])
 		state := strings.TrimSpace(line[i+1:])
-		if _, err := p.region(country, fieldBillingState, state); err == nil && state != "" && isCityName(city) {
+		if _, err := p.region(country, FieldBillingState, state); err == nil && state != "" && isCityName(city) {
 			return city, state, "", true
 		}
 	}

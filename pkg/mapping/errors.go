@@ -33,15 +33,14 @@ var (
 // Problem is one reason why an Account cannot become an SAP customer. Its
 // message is written for the sales rep who has to fix the Account.
 type Problem struct {
-	// Field is the account.Account field at fault, such as
-	// "BillingCountry". For standard fields it equals the Salesforce API
-	// name.
+	// Field is the Account field at fault, one of the Field constants such
+	// as FieldBillingCountry.
 	Field string
-	// Value is the offending input as the Account holds it, or "" when the
+	// Value is the offending input as the Account contains it, or "" when the
 	// field is empty.
 	Value string
-	// Message is a full sentence that names the Salesforce field and says
-	// how to fix it.
+	// Message is a full sentence that names the Salesforce field and
+	// explains the fix.
 	Message string
 	// Err is one of the sentinel errors of this package.
 	Err error
@@ -99,7 +98,8 @@ func (p *Problems) Unwrap() []error {
 	return errs
 }
 
-// Permanent reports true: mapping problems never go away by retrying.
+// Permanent returns true, because a retry fails the same way until someone
+// edits the Account.
 func (p *Problems) Permanent() bool { return true }
 
 // IsPermanent reports whether err contains a mapping [Problems] list or a

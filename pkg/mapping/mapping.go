@@ -34,14 +34,7 @@ const (
 	FieldDivision            = "Division"
 )
 
-// Short aliases keep the code below readable.
-const (
-	fieldBillingState      = FieldBillingState
-	fieldBillingPostalCode = FieldBillingPostalCode
-	fieldBillingCountry    = FieldBillingCountry
-)
-
-// fieldLabels holds the field labels a sales rep sees in Salesforce.
+// fieldLabels maps each field to its label on the Salesforce Account page.
 var fieldLabels = map[string]string{
 	FieldID:                  "Account Id",
 	FieldName:                "Account Name",
@@ -82,10 +75,10 @@ type Result struct {
 
 // Derivation records one value that Map filled in.
 type Derivation struct {
-	// Field is the Account field the value stands in for.
+	// Field is the Account field whose value Map filled in.
 	Field string
 	Value string
-	// Source says where the value came from, such as
+	// Source is where the value came from, such as
 	// `BillingStreet line "Austin, TX 78767"` or "default for DE".
 	Source string
 }
@@ -103,15 +96,16 @@ func (p *Pack) Map(a account.Account) (sap.Customer, error) {
 }
 
 // MapDetailed works like [Pack.Map] and also returns the record of derived
-// values. On error the Result holds what could be mapped, for diagnosis.
+// values. On error the Result contains what could be mapped, for diagnosis.
 //
-// Account fields win over everything else. A BillingStreet that holds a
+// Account fields win over everything else. A BillingStreet that contains a
 // whole address fills city, state, postal code and country only where the
 // Account's own fields are empty. BillingCountryCode and BillingStateCode,
 // set by Salesforce's state and country picklists, are tried before
 // BillingCountry and BillingState. The house number stays in Street and
 // HouseNo stays empty, because the order of number and street name differs
-// between countries and SAP prints STREET as given.
+// between countries and SAP prints STREET as given. An empty street is not
+// a problem, because SAP does not require one.
 func (p *Pack) MapDetailed(a account.Account) (Result, error) {
 	var res Result
 	problems := &Problems{AccountID: a.ID}
@@ -159,11 +153,7 @@ func (p *Pack) mapAddress(a account.Account, res *Result, problems *Problems) {
 		res.Derived = append(res.Derived, Derivation{Field: field, Value: value, Source: source})
 	}
 
-	countryField, countryValue := firstSet(
-		FieldBillingCountryCode, a.BillingCountryCode,
-		FieldBillingCountry, a.BillingCountry)
-	ownCountry, _ := p.Country(countryValue)
-
+	ownField, ownCountry := p.ownCountry(a)
 	pasted := p.splitStreet(a.BillingStreet, ownCountry)
 	localitySource := fmt.Sprintf("BillingStreet line %q", pasted.localityLine)
 
@@ -185,26 +175,7 @@ func (p *Pack) mapAddress(a account.Account, res *Result, problems *Problems) {
 		derive(FieldBillingState, stateValue, localitySource)
 	}
 
-	// Country: the Account's own fields, else a country line in the street.
-	// An empty or unknown country is a problem, never a default.
-	var country string
-	switch {
-	case countryValue != "":
-		code, problem := p.resolveCountry(countryField, countryValue)
-		if problem != nil && countryField == FieldBillingCountryCode && collapseSpace(a.BillingCountry) != "" {
-			code, _ = p.Country(a.BillingCountry)
-		}
-		if code == "" {
-			problems.addProblem(problem)
-		}
-		country = code
-	case pasted.country != "":
-		country = pasted.country
-		derive(FieldBillingCountry, country, fmt.Sprintf("BillingStreet line %q", pasted.countryLine))
-	default:
-		_, problem := p.resolveCountry(FieldBillingCountry, "")
-		problems.addProblem(problem)
-	}
+	country := p.mapCountry(a, ownField, ownCountry, pasted, res, problems)
 	c.Country = country
 
 	if country != "" {
@@ -232,6 +203,50 @@ func (p *Pack) mapAddress(a account.Account, res *Result, problems *Problems) {
 			pasted.street, n, streetMax), ErrTooLong)
 	} else {
 		c.Street = pasted.street
+	}
+}
+
+// ownCountry returns the country code from the Account's own fields and
+// the field it came from, trying BillingCountryCode before BillingCountry.
+// The code is "" when neither field contains a known country.
+func (p *Pack) ownCountry(a account.Account) (field, code string) {
+	if code, ok := p.Country(a.BillingCountryCode); ok {
+		return FieldBillingCountryCode, code
+	}
+	code, _ = p.Country(a.BillingCountry)
+	return FieldBillingCountry, code
+}
+
+// mapCountry picks the country from the Account's own fields, else from a
+// country line in the street. An empty or unknown country is a problem and
+// is never replaced by a default.
+func (p *Pack) mapCountry(a account.Account, ownField, ownCountry string, pasted pastedAddress, res *Result, problems *Problems) string {
+	countryField, countryValue := firstSet(
+		FieldBillingCountryCode, a.BillingCountryCode,
+		FieldBillingCountry, a.BillingCountry)
+
+	switch {
+	case ownCountry != "":
+		if pasted.country != "" && pasted.country != ownCountry {
+			res.Notes = append(res.Notes, fmt.Sprintf("BillingStreet line %q names %s, but %s is %s, which is used",
+				pasted.countryLine, p.countryLabel(pasted.country), fieldLabels[ownField], p.countryLabel(ownCountry)))
+		}
+		return ownCountry
+	case countryValue != "":
+		_, problem := p.resolveCountry(countryField, countryValue)
+		problems.addProblem(problem)
+		return ""
+	case pasted.country != "":
+		res.Derived = append(res.Derived, Derivation{
+			Field:  FieldBillingCountry,
+			Value:  pasted.country,
+			Source: fmt.Sprintf("BillingStreet line %q", pasted.countryLine),
+		})
+		return pasted.country
+	default:
+		_, problem := p.resolveCountry(FieldBillingCountry, "")
+		problems.addProblem(problem)
+		return ""
 	}
 }
 

@@ -14,7 +14,7 @@ const phoneMax = 30
 // people use to group digits, become spaces, so "(650) 867-3450" becomes
 // "650 867-3450". The trunk prefix "(0)" in an international number such
 // as "+49 (0)89 1234" is dropped, because it is not dialled after the
-// country code. It reports false when s holds anything else, such as
+// country code. It reports false when s contains anything else, such as
 // letters from "ext. 12", so that no digit is silently lost.
 func normalizePhone(s string) (string, bool) {
 	s = strings.TrimSpace(s)

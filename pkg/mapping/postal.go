@@ -11,7 +11,7 @@ import (
 var genericPostalRule = &postalRule{maxLength: maxPostalCode}
 
 // normalize returns the postal code in the form the rule's pattern expects:
-// white space collapsed, upper-cased if the rule says so, and for compact
+// white space collapsed, upper-cased if the rule sets upper, and for compact
 // rules spaces and hyphens removed and the rule's separator put back at its
 // place. "sw1a1aa" becomes "SW1A 1AA" under the GB rule, and "021381234"
 // becomes "02138-1234" under the US rule.
@@ -59,7 +59,7 @@ func (p *Pack) postalRule(country string) *postalRule {
 // already resolved country. country may be "" when the country is
 // unknown, and then only the length is checked.
 func (p *Pack) postalCode(country, value string) (string, *Problem) {
-	label := fieldLabels[fieldBillingPostalCode]
+	label := fieldLabels[FieldBillingPostalCode]
 	rule := p.postalRule(country)
 	code := rule.normalize(value)
 
@@ -69,7 +69,7 @@ func (p *Pack) postalCode(country, value string) (string, *Problem) {
 			if rule.example != "" {
 				msg += " such as " + rule.example
 			}
-			return "", &Problem{Field: fieldBillingPostalCode, Message: msg, Err: ErrMissing}
+			return "", &Problem{Field: FieldBillingPostalCode, Message: msg, Err: ErrMissing}
 		}
 		return "", nil
 	}
@@ -79,7 +79,7 @@ func (p *Pack) postalCode(country, value string) (string, *Problem) {
 	}
 	if rule.pattern == nil {
 		return "", &Problem{
-			Field: fieldBillingPostalCode,
+			Field: FieldBillingPostalCode,
 			Value: value,
 			Message: fmt.Sprintf("%s %q has %d characters but SAP accepts at most %d: correct the postal code",
 				label, collapseSpace(value), utf8.RuneCountInString(code), rule.maxLength),
@@ -96,7 +96,7 @@ func (p *Pack) postalCode(country, value string) (string, *Problem) {
 	case rule.example != "":
 		msg += ": use the form of " + rule.example
 	}
-	return "", &Problem{Field: fieldBillingPostalCode, Value: value, Message: msg, Err: ErrInvalidFormat}
+	return "", &Problem{Field: FieldBillingPostalCode, Value: value, Message: msg, Err: ErrInvalidFormat}
 }
 
 // looksLikePostalCode reports whether s, a piece of a pasted address line,

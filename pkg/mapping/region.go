@@ -14,11 +14,11 @@ import "fmt"
 // not in the table) or ErrNoRegionTable (the pack has no table for the
 // country, so the state cannot be sent).
 func (p *Pack) Region(country, state string) (string, error) {
-	code, problem := p.resolveCountry(fieldBillingCountry, country)
+	code, problem := p.resolveCountry(FieldBillingCountry, country)
 	if problem != nil {
 		return "", problem
 	}
-	return p.region(code, fieldBillingState, state)
+	return p.region(code, FieldBillingState, state)
 }
 
 // region looks state up in the table of an already resolved country code.

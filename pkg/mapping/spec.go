@@ -17,7 +17,7 @@ import (
 )
 
 // packFile is the YAML form of one mapping pack file. Every section is
-// optional, so a user file holds only what it changes.
+// optional, so a user file contains only what it changes.
 type packFile struct {
 	// DefaultLanguage is the ISO 639-1 language used when neither the
 	// Account nor its country gives one.
@@ -27,7 +27,7 @@ type packFile struct {
 	Countries   map[string]countrySpec `yaml:"countries"`
 	Regions     map[string]regionSpec  `yaml:"regions"`
 	PostalCodes map[string]postalSpec  `yaml:"postal_codes"`
-	// Organization holds the SAP organisational defaults.
+	// Organization contains the SAP organisational defaults.
 	Organization organizationSpec `yaml:"organization"`
 }
 
@@ -106,10 +106,10 @@ const (
 )
 
 var (
-	countryCodePattern  = regexp.MustCompile(`^[A-Z]{2}$`)
-	alpha3Pattern       = regexp.MustCompile(`^[A-Z]{3}$`)
-	languagePattern     = regexp.MustCompile(`^[a-z]{2}$`)
-	currencyPattern     = regexp.MustCompile(`^[A-Z]{3}$`)
+	countryCodePattern = regexp.MustCompile(`^[A-Z]{2}$`)
+	alpha3Pattern      = regexp.MustCompile(`^[A-Z]{3}$`)
+	languagePattern    = regexp.MustCompile(`^[a-z]{2}$`)
+	currencyPattern    = regexp.MustCompile(`^[A-Z]{3}$`)
 )
 
 // keyOwner records which code a lookup key belongs to and which file set
@@ -182,7 +182,7 @@ func (b *builder) addFile(name string, data []byte) error {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return b.errorf("the file holds more than one YAML document, want one")
+		return b.errorf("the file contains more than one YAML document, want one")
 	}
 
 	if f.DefaultLanguage != "" {
@@ -337,7 +337,7 @@ func (b *builder) addRegions(regions map[string]regionSpec) error {
 		for _, rawCode := range codes {
 			code := strings.ToUpper(strings.TrimSpace(rawCode))
 			if code == "" || utf8.RuneCountInString(code) > maxRegion {
-				return b.errorf("regions.%s code %q must have 1 to %d characters, as SAP's REGION field", country, rawCode, maxRegion)
+				return b.errorf("regions.%s code %q must have 1 to %d characters to fit SAP's REGION field", country, rawCode, maxRegion)
 			}
 			t.keys[lookupKey(code)] = keyOwner{code: code, file: b.file, isCode: true, text: code}
 		}
@@ -386,7 +386,7 @@ func (b *builder) addPostalCodes(rules map[string]postalSpec) error {
 			return b.errorf("postal_codes.%s.max_length is %d, want 1 to %d (SAP's POSTL_COD1)", country, spec.MaxLength, maxPostalCode)
 		}
 		if _, err := compilePostalPattern(spec.Pattern); err != nil {
-			return b.errorf("postal_codes.%s.pattern: %v", country, err)
+			return b.errorf("postal_codes.%s.pattern %q is not a valid Go regular expression", country, spec.Pattern)
 		}
 		b.postal[country] = postalBuild{spec: spec, file: b.fileName}
 	}
@@ -422,7 +422,8 @@ func (b *builder) addOrganization(o organizationSpec) error {
 		}
 		customer := sap.NormalizeCustomerNo(r.Customer)
 		if area.salesOrg == "" || area.distributionChannel == "" || area.division == "" || customer == "" {
-			return b.errorf("organization.reference_customers entry %+v needs sales_org, distribution_channel, division and customer", r)
+			return b.errorf("organization.reference_customers entry (sales_org %q, distribution_channel %q, division %q, customer %q) needs all four values",
+				r.SalesOrg, r.DistributionChannel, r.Division, r.Customer)
 		}
 		if prev, ok := b.refs[area]; ok && prev.file == b.file && prev.customer != customer {
 			return b.errorf("organization.reference_customers gives sales area %s both customer %s and %s", area, prev.customer, customer)
@@ -438,7 +439,7 @@ func (b *builder) addOrganization(o organizationSpec) error {
 				salesOrg:    strings.ToUpper(strings.TrimSpace(a.SalesOrg)),
 			}
 			if pair.companyCode == "" || pair.salesOrg == "" {
-				return b.errorf("organization.allowed entry %+v needs company_code and sales_org", a)
+				return b.errorf("organization.allowed entry (company_code %q, sales_org %q) needs both values", a.CompanyCode, a.SalesOrg)
 			}
 			b.pack.org.allowed = append(b.pack.org.allowed, pair)
 		}
@@ -457,16 +458,16 @@ func (b *builder) build() (*Pack, error) {
 		return fail("default_language is not set")
 	}
 	if len(p.languages) > 0 && !p.languages[p.defaultLanguage] {
-		return fail("default_language %q is missing from languages", p.defaultLanguage)
+		return fail("default_language %q is missing from languages: add it there or choose another", p.defaultLanguage)
 	}
 
 	p.countries = make(map[string]*countryInfo, len(b.countries))
 	for code, spec := range b.countries {
 		if spec.Language != "" && len(p.languages) > 0 && !p.languages[spec.Language] {
-			return fail("countries.%s.language %q is missing from languages", code, spec.Language)
+			return fail("countries.%s.language %q is missing from languages: add it there or choose another", code, spec.Language)
 		}
 		if spec.Region == "required" && b.regions[code] == nil {
-			return fail("countries.%s.region is required, but regions has no table for %s", code, code)
+			return fail("countries.%s.region is required, but regions has no table for %s: add one or make the region optional", code, code)
 		}
 		p.countries[code] = &countryInfo{
 			code:           code,
@@ -553,7 +554,7 @@ func (b *builder) buildOrganization() error {
 	}
 	for _, c := range checks {
 		if utf8.RuneCountInString(c.value) > c.max {
-			return fmt.Errorf("building mapping pack: organization.%s %q is longer than %d characters: %w", c.name, c.value, c.max, ErrInvalidPack)
+			return fmt.Errorf("building mapping pack: organization.%s %q is longer than the %d characters SAP allows: %w", c.name, c.value, c.max, ErrInvalidPack)
 		}
 	}
 	for area, customer := range o.referenceCustomers {
@@ -563,7 +564,7 @@ func (b *builder) buildOrganization() error {
 		}
 	}
 	if o.companyCode != "" && o.salesOrg != "" && !o.pairAllowed(o.companyCode, o.salesOrg) {
-		return fmt.Errorf("building mapping pack: the default company_code %s and sales_org %s are not in organization.allowed: %w", o.companyCode, o.salesOrg, ErrInvalidPack)
+		return fmt.Errorf("building mapping pack: the default company_code %s and sales_org %s are not in organization.allowed: add the pair or change the defaults: %w", o.companyCode, o.salesOrg, ErrInvalidPack)
 	}
 	return nil
 }
