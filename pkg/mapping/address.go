@@ -36,9 +36,9 @@ type pastedAddress struct {
 // it has none. Its postal code rule decides whether a line is a locality
 // line. Without it, the rule of a country found in the text applies.
 //
-// The locality line is recognised only when its postal code satisfies the
-// country's postal rule, or for countries without a rule when the code is
-// all digits and the line has a comma; a candidate city must contain no
+// A line counts as a locality line only when its postal code satisfies the
+// country's postal rule. For countries without a rule, the code must be all
+// digits and the line must have a comma. A candidate city must contain no
 // digits and must not look like a street name. These checks keep lines such
 // as "Suite 200" or "12345 Main Street" in the street.
 func (p *Pack) splitStreet(raw, country string) pastedAddress {

@@ -427,7 +427,7 @@ func TestMapNameFits(t *testing.T) {
 		a := germanAccount(t)
 		a.Name = tt.name
 		res, err := p.MapDetailed(a)
-		if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+		if !errors.Is(err, tt.wantErr) {
 			t.Errorf("MapDetailed(name of %d characters) error = %v, want %v", len([]rune(tt.name)), err, tt.wantErr)
 		}
 		if len(res.Customer.Names) != tt.wantLines {
@@ -499,6 +499,40 @@ func TestMapLanguageDefaults(t *testing.T) {
 		c, err := p.Map(a)
 		if err != nil || c.Language != tt.want {
 			t.Errorf("Map(country %s).Language = %q, %v, want %q, nil", tt.country, c.Language, err, tt.want)
+		}
+	}
+}
+
+func TestMapConcurrentUse(t *testing.T) {
+	t.Parallel()
+	p := Default()
+	a := germanAccount(t)
+	want, err := p.Map(a)
+	if err != nil {
+		t.Fatalf("Map(german account) error: %v", err)
+	}
+
+	// One Pack serves many goroutines; the race detector checks the reads.
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 50 {
+				got, err := p.Map(a)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !cmp.Equal(want, got) {
+					errs <- fmt.Errorf("concurrent Map = %+v, want %+v", got, want)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }

@@ -99,10 +99,12 @@ func Default() *Pack {
 // it, in order, so a later file overrides an earlier one. Without paths it
 // returns [Default]. Errors about file content wrap [ErrInvalidPack].
 //
-// Merging works per entry: a country, postal code rule or organisational
-// value set in a later file replaces the earlier one, aliases and region
-// names are added, and a region table with replace: true drops the codes of
-// earlier files. A non-empty allowed list replaces the earlier list.
+// Merging works per entry. Each country field set in a later file replaces
+// the earlier value, and aliases are added. A postal code rule, an
+// organisational default or a reference customer of a sales area replaces
+// the earlier one. Region codes and names are added, unless the later
+// table sets replace: true, which drops the codes of earlier files. A
+// non-empty allowed list replaces the earlier list.
 func Load(paths ...string) (*Pack, error) {
 	if len(paths) == 0 {
 		return defaultPack()

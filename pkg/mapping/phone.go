@@ -3,6 +3,7 @@ package mapping
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -12,7 +13,7 @@ const phoneMax = 30
 // normalizePhone returns a phone or fax number with only the characters SAP
 // keeps: digits, "+", spaces and hyphens. Brackets, slashes and dots, which
 // people use to group digits, become spaces, so "(650) 867-3450" becomes
-// "650 867-3450". The trunk prefix "(0)" in an international number such
+// "650 867-3450". Typographic dashes become hyphens. The trunk prefix "(0)" in an international number such
 // as "+49 (0)89 1234" is dropped, because it is not dialled after the
 // country code. It reports false when s contains anything else, such as
 // letters from "ext. 12", so that no digit is silently lost.
@@ -27,7 +28,10 @@ func normalizePhone(s string) (string, bool) {
 		switch {
 		case r >= '0' && r <= '9', r == '+', r == '-':
 			b.WriteRune(r)
-		case r == '(' || r == ')' || r == '/' || r == '.' || r == ' ' || r == '\t':
+		case strings.ContainsRune("‐‑‒–—−", r):
+			// Typographic dashes, as word processors write them.
+			b.WriteByte('-')
+		case r == '(' || r == ')' || r == '/' || r == '.' || unicode.IsSpace(r):
 			b.WriteByte(' ')
 		default:
 			return "", false

@@ -21,6 +21,7 @@ func TestNormalizePhone(t *testing.T) {
 		{"  +1  555   0100 ", "+1 555 0100", true},
 		{"", "", true},
 		{"(014) 427-4427", "014 427-4427", true},
+		{"+49\u00a089\u00a0123\u2013456", "+49 89 123-456", true}, // no-break spaces and an en dash
 		{"555-0100 ext. 12", "", false},
 		{"+1 555 0100 x12", "", false},
 		{"call reception", "", false},

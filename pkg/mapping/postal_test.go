@@ -108,3 +108,14 @@ func TestPostalRulesMatchTheirExamples(t *testing.T) {
 		}
 	}
 }
+
+func TestPostalRequiredHasRule(t *testing.T) {
+	t.Parallel()
+	p := Default()
+
+	for code, info := range p.countries {
+		if info.postalRequired && p.postalRules[code] == nil {
+			t.Errorf("country %s requires a postal code but has no postal code rule", code)
+		}
+	}
+}

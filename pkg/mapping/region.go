@@ -4,7 +4,7 @@ import "fmt"
 
 // Region returns the SAP region code (REGIO) for a state or province in a
 // country. The lookup key is the pair, because region codes are unique only
-// within a country. country may be anything [Pack.Country] accepts; state
+// within a country. country may be anything [Pack.Country] accepts. state
 // may be a code or a name from the country's region table, compared as
 // Country compares names.
 //
