@@ -38,9 +38,10 @@ type pastedAddress struct {
 //
 // A line counts as a locality line only when its postal code satisfies the
 // country's postal rule. For countries without a rule, the code must be all
-// digits and the line must have a comma. A candidate city must contain no
-// digits and must not look like a street name. These checks keep lines such
-// as "Suite 200" or "12345 Main Street" in the street.
+// digits, and a line with the code at its end must also have a comma before
+// it. A candidate city must contain no digits and must not look like a
+// street name. These checks keep lines such as "Suite 200" or "12345 Main
+// Street" in the street.
 func (p *Pack) splitStreet(raw, country string) pastedAddress {
 	lines := streetLines(raw)
 	var out pastedAddress
