@@ -212,7 +212,7 @@ func (c *Client) UpdateAccounts(ctx context.Context, updates []Update) ([]error,
 	return errs, nil
 }
 
-// createResult is the answer of a sObject create.
+// createResult is the response body of an sObject create.
 type createResult struct {
 	ID      string      `json:"id"`
 	Success bool        `json:"success"`

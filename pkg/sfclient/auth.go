@@ -78,6 +78,7 @@ func (c Config) withDefaults() (Config, error) {
 	if u, err := url.Parse(c.LoginURL); err != nil || u.Scheme == "" || u.Host == "" {
 		return c, fmt.Errorf("sfclient: invalid login URL %q: want an absolute URL such as https://login.salesforce.com", c.LoginURL)
 	}
+
 	c.APIVersion = strings.TrimPrefix(c.APIVersion, "v")
 	if c.APIVersion == "" {
 		c.APIVersion = DefaultAPIVersion
@@ -100,6 +101,7 @@ func (c Config) withDefaults() (Config, error) {
 	default:
 		return c, fmt.Errorf("sfclient: unknown flow %q: use %q or %q", c.Flow, FlowClientCredentials, FlowPassword)
 	}
+
 	c.Fields = c.Fields.WithDefaults()
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Second
@@ -187,7 +189,7 @@ func (a *clientCredentials) login(ctx context.Context, sf *simpleforce.Client) e
 	}
 	instance, _ := tok.Extra("instance_url").(string)
 	if u, err := url.Parse(instance); err != nil || u.Scheme == "" || u.Host == "" {
-		return fmt.Errorf("requesting a token from %s: the answer has no valid instance_url (%q)", a.conf.TokenURL, instance)
+		return fmt.Errorf("requesting a token from %s: the token response has no valid instance_url (%q)", a.conf.TokenURL, instance)
 	}
 	sf.SetSidLoc(tok.AccessToken, strings.TrimSuffix(instance, "/"))
 	return nil
@@ -206,10 +208,10 @@ type passwordLogin struct {
 func (a *passwordLogin) login(_ context.Context, sf *simpleforce.Client) (err error) {
 	// simpleforce.ParseSalesforceError indexes the first element of a
 	// JSON error array and panics on an empty one. A login host that
-	// answers with [] must not crash the service.
+	// responds with [] must not crash the service.
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("logging in to %s as %s: simpleforce failed on the login answer: %v", a.loginURL, a.username, p)
+			err = fmt.Errorf("logging in to %s as %s: simpleforce panicked while parsing the login response: %v", a.loginURL, a.username, p)
 		}
 	}()
 	if err := sf.LoginPassword(a.username, a.password, a.token); err != nil {
@@ -224,7 +226,7 @@ func (a *passwordLogin) login(_ context.Context, sf *simpleforce.Client) (err er
 		return fmt.Errorf("logging in to %s as %s: %w", a.loginURL, a.username, err)
 	}
 	if sf.GetSid() == "" {
-		return fmt.Errorf("logging in to %s as %s: the login answer has no session id", a.loginURL, a.username)
+		return fmt.Errorf("logging in to %s as %s: the login response has no session id", a.loginURL, a.username)
 	}
 	return nil
 }

@@ -124,11 +124,11 @@ func TestConfigHidesSecrets(t *testing.T) {
 	var logged bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", cfg)
 	outputs := map[string]string{
-		"%v":   fmt.Sprintf("%v", cfg),
-		"%+v":  fmt.Sprintf("%+v", cfg),
-		"%#v":  fmt.Sprintf("%#v", cfg),
-		"%s":   fmt.Sprintf("%s", cfg),
-		"slog": logged.String(),
+		"%v":     fmt.Sprintf("%v", cfg),
+		"%+v":    fmt.Sprintf("%+v", cfg),
+		"%#v":    fmt.Sprintf("%#v", cfg),
+		"String": cfg.String(),
+		"slog":   logged.String(),
 	}
 	for format, out := range outputs {
 		if strings.Contains(out, "s3cr3t") {

@@ -89,7 +89,7 @@ func (c *Client) InstanceURL() string {
 }
 
 // APIUsage returns the org's API usage and daily limit from the
-// Sforce-Limit-Info header of the newest answer, or zeros before the
+// Sforce-Limit-Info header of the newest response, or zeros before the
 // first data call.
 func (c *Client) APIUsage() (used, limit int64) {
 	return c.apiUsed.Load(), c.apiLimit.Load()
@@ -123,10 +123,10 @@ func (c *Client) dataPath(rel string) string {
 	return "/services/data/v" + c.cfg.APIVersion + "/" + rel
 }
 
-// do sends a request to path on the instance and decodes a 2xx answer
+// do sends a request to path on the instance and decodes a 2xx response
 // into out when out is non-nil. On INVALID_SESSION_ID it renews the
-// session once and sends the request again. Error answers come back as
-// *APIError.
+// session once and sends the request again. Error responses are returned
+// as *APIError.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
 	var payload []byte
 	if body != nil {
@@ -146,7 +146,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 				return nil
 			}
 			if err := json.Unmarshal(respBody, out); err != nil {
-				return fmt.Errorf("decoding answer of %s %s: %w", method, path, err)
+				return fmt.Errorf("decoding the response to %s %s: %w", method, path, err)
 			}
 			return nil
 		}
@@ -184,7 +184,7 @@ func (c *Client) send(ctx context.Context, method, url, sid string, payload []by
 	c.recordUsage(resp.Header.Get("Sforce-Limit-Info"))
 	respBody, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		return 0, nil, fmt.Errorf("reading answer of %s %s: %w", method, url, err)
+		return 0, nil, fmt.Errorf("reading the response to %s %s: %w", method, url, err)
 	}
 	return resp.StatusCode, respBody, nil
 }

@@ -246,8 +246,8 @@ func TestLimitExceeded(t *testing.T) {
 func TestEmptyErrorArrayDoesNotPanic(t *testing.T) {
 	t.Parallel()
 	sim := sfsim.New(sfsim.Options{ClientID: clientID, ClientSecret: clientSecret})
-	// A gateway in front of Salesforce may answer with an empty error
-	// array; simpleforce's own parser panics on it.
+	// A gateway in front of Salesforce may respond with an empty error
+	// array, and simpleforce's own parser panics on it.
 	sim.Handle("PATCH /services/data/v60.0/sobjects/Account/001Hx00000EmptyIAB", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)

@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 )
 
-// APIError is an error answer from Salesforce: an element of a REST error
+// APIError is an error response from Salesforce: an element of a REST error
 // array, an OAuth error or a SOAP fault.
 type APIError struct {
 	// Status is the HTTP status. It is 0 for the error of one record in a
@@ -25,7 +25,7 @@ type APIError struct {
 	Message   string
 	// Fields names the fields the error is about. Often empty.
 	Fields []string
-	// More holds the further errors of the same answer, in order.
+	// More contains the further errors of the same response, in order.
 	More []APIError
 }
 
@@ -77,9 +77,9 @@ type soapFault struct {
 	String string `xml:"Body>Fault>faultstring"`
 }
 
-// ParseError turns the body of a failed Salesforce answer into an
+// ParseError turns the body of a failed Salesforce response into an
 // *APIError. It accepts REST error arrays (including an empty one),
-// OAuth {"error": ...} objects and SOAP faults; any other body becomes the
+// OAuth {"error": ...} objects and SOAP faults. Any other body becomes the
 // message, cut to 200 bytes.
 func ParseError(status int, body []byte) *APIError {
 	trimmed := strings.TrimSpace(string(body))
@@ -160,8 +160,8 @@ func IsSessionError(err error) bool {
 // API request limit is used up.
 func IsLimitError(err error) bool { return hasCode(err, "REQUEST_LIMIT_EXCEEDED") }
 
-// IsNotFound reports whether err says the record does not exist or was
-// deleted (NOT_FOUND, ENTITY_IS_DELETED, or a 404 without a code).
+// IsNotFound reports whether err is the error for a record that does not
+// exist or was deleted (NOT_FOUND, ENTITY_IS_DELETED, or a 404 without a code).
 func IsNotFound(err error) bool {
 	var e *APIError
 	if !errors.As(err, &e) {
@@ -200,8 +200,8 @@ var permanentCodes = []string{
 // Permanent reports whether retrying the request cannot help because of
 // the record or the request itself, such as a validation rule, a deleted
 // record or an unknown field. Lock errors, limits, session and login
-// errors, 5xx answers, timeouts and network failures are not permanent.
-// An unknown code counts as permanent on a 4xx answer (and on a record of
+// errors, 5xx responses, timeouts and network failures are not permanent.
+// An unknown code counts as permanent on a 4xx response (and on a record of
 // a composite request), and as transient otherwise.
 func Permanent(err error) bool {
 	if err == nil {
@@ -209,7 +209,7 @@ func Permanent(err error) bool {
 	}
 	var e *APIError
 	if !errors.As(err, &e) {
-		// Network failures, timeouts and cancellations carry no answer
+		// Network failures, timeouts and cancellations carry no response
 		// from Salesforce, so the same request may still succeed.
 		return false
 	}

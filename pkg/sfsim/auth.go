@@ -57,8 +57,8 @@ func (s *Server) RegisterGrant(grantType string, fn GrantFunc) {
 
 var (
 	errInvalidClientID = &OAuthError{Code: "invalid_client_id", Description: "client identifier invalid"}
-	// NOTE: the wording of invalid_client is taken from common Salesforce
-	// answers, not from a captured response.
+	// NOTE: the wording of invalid_client is the commonly reported one,
+	// not taken from a captured response.
 	errInvalidClient  = &OAuthError{Code: "invalid_client", Description: "invalid client credentials"}
 	errAuthentication = &OAuthError{Code: "invalid_grant", Description: "authentication failure"}
 )
@@ -216,8 +216,8 @@ func (s *Server) ExpireTokens() {
 func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	userID, err := s.CheckToken(r)
 	if err != nil {
-		// NOTE: Salesforce is commonly reported to answer a bad token here
-		// with 403 and a plain Bad_OAuth_Token body; not confirmed.
+		// NOTE: Salesforce is commonly reported to reject a bad token here
+		// with 403 and a plain Bad_OAuth_Token body, which is unconfirmed.
 		w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = io.WriteString(w, "Bad_OAuth_Token")

@@ -30,6 +30,7 @@ func TestTokenClientCredentials(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("token status = %d (%s), want 200", status, body)
 	}
+
 	var tok tokenResponse
 	if err := json.Unmarshal(body, &tok); err != nil {
 		t.Fatalf("decoding %s: %v", body, err)
@@ -44,6 +45,7 @@ func TestTokenClientCredentials(t *testing.T) {
 	if tok.TokenType != "Bearer" || tok.Scope != "api" {
 		t.Fatalf("token_type, scope = %q, %q, want Bearer, api", tok.TokenType, tok.Scope)
 	}
+
 	mac := hmac.New(sha256.New, []byte("sfsim-secret"))
 	mac.Write([]byte(tok.ID + tok.IssuedAt))
 	if want := base64.StdEncoding.EncodeToString(mac.Sum(nil)); tok.Signature != want {
@@ -94,11 +96,11 @@ func TestTokenPasswordGrant(t *testing.T) {
 		t.Fatalf("decoding %s: %v", body, err)
 	}
 	if _, ok := fields["scope"]; ok {
-		t.Fatalf("password grant answer %s has a scope, want none", body)
+		t.Fatalf("password grant response %s has a scope, want none", body)
 	}
 	for _, key := range []string{"id", "issued_at", "instance_url", "signature", "access_token", "token_type"} {
 		if _, ok := fields[key]; !ok {
-			t.Fatalf("password grant answer %s lacks %s", body, key)
+			t.Fatalf("password grant response %s lacks %s", body, key)
 		}
 	}
 }
@@ -247,7 +249,7 @@ func soapLogin(t *testing.T, s *Server, username, password string) (int, []byte)
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("reading SOAP answer: %v", err)
+		t.Fatalf("reading SOAP response: %v", err)
 	}
 	return resp.StatusCode, out
 }

@@ -10,14 +10,14 @@ import (
 )
 
 // Fault is a rule that makes matching requests slow or failing. A request
-// matches when its method, path and Account all match; the first matching
+// matches when its method, path and Account all match. The first matching
 // fault in order of Add applies.
 type Fault struct {
 	// Method matches the HTTP method. Empty matches every method.
 	Method string
 	// PathPrefix matches the start of the path. For data API requests it
 	// is relative to /services/data/vNN.N/, such as "sobjects/Account" or
-	// "composite/sobjects"; for other requests it is the full path, such
+	// "composite/sobjects". For other requests it is the full path, such
 	// as "/services/oauth2/token". Empty matches every path.
 	PathPrefix string
 	// AccountID limits the fault to requests about one Account, in 15- or
@@ -42,7 +42,7 @@ type Fault struct {
 	Delay time.Duration
 	// Drop closes the connection without a response.
 	Drop bool
-	// AfterWrite applies the request first and then answers with the
+	// AfterWrite applies the request first and then responds with the
 	// error or drops the connection, so the client sees a failure for a
 	// write that did happen.
 	AfterWrite bool
@@ -90,7 +90,7 @@ func (fs *Faults) Len() int {
 }
 
 // take returns the first rule that matches and counts one use of it.
-// With accountID empty only rules without an AccountID match; with it
+// With accountID empty only rules without an AccountID match. With it
 // set, rules for that Account and rules without an AccountID match.
 func (fs *Faults) take(method, path, accountID string) (Fault, bool) {
 	return fs.takeFunc(method, path, func(rule string) bool {

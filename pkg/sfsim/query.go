@@ -2,6 +2,7 @@ package sfsim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -40,10 +41,14 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request, req dataReq
 	known := s.fields()
 	parsed, err := parseSOQL(q, known.resolve)
 	if err != nil {
-		qerr := err.(*queryError)
+		var qerr *queryError
+		if !errors.As(err, &qerr) {
+			qerr = &queryError{code: "MALFORMED_QUERY", message: err.Error()}
+		}
 		writeAPIError(w, http.StatusBadRequest, qerr.code, qerr.message, nil)
 		return
 	}
+
 	matched := parsed.run(s.store.All())
 	if parsed.count {
 		writeJSON(w, http.StatusOK, queryResponse{TotalSize: len(matched), Done: true, Records: []json.RawMessage{}})
@@ -58,6 +63,7 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request, req dataReq
 		}
 		records[i] = b
 	}
+
 	if len(records) <= s.opts.QueryBatchSize {
 		writeJSON(w, http.StatusOK, queryResponse{TotalSize: len(records), Done: true, Records: records})
 		return

@@ -44,11 +44,10 @@ var readOnlyFields = []string{
 // compoundFields maps each compound address field to its prefix.
 var compoundFields = map[string]string{"BillingAddress": "Billing", "ShippingAddress": "Shipping"}
 
-// fieldCache holds the Account field names by lower-case name. It is
-// rebuilt when the store's newest replay id changes, since every write
-// appends an event.
+// fieldCache contains the Account field names by lower-case name. It is
+// never changed after it is built, but replaced when the store's newest
+// replay id changes, since every write appends an event.
 type fieldCache struct {
-	valid  bool
 	replay int64
 	byName map[string]string
 	order  []string
@@ -61,8 +60,8 @@ func (s *Server) fields() *fieldCache {
 	replay := s.store.LatestReplayID()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.fieldSet.valid && s.fieldSet.replay == replay {
-		return &s.fieldSet
+	if s.fieldSet != nil && s.fieldSet.replay == replay {
+		return s.fieldSet
 	}
 	d := account.DefaultFields()
 	order := slices.Clone(standardFields)
@@ -79,8 +78,8 @@ func (s *Server) fields() *fieldCache {
 			order = append(order, f)
 		}
 	}
-	s.fieldSet = fieldCache{valid: true, replay: replay, byName: byName, order: order}
-	return &s.fieldSet
+	s.fieldSet = &fieldCache{replay: replay, byName: byName, order: order}
+	return s.fieldSet
 }
 
 func (c *fieldCache) resolve(name string) (string, bool) {
@@ -122,8 +121,8 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Sforce-Limit-Info", usage)
 	if exhausted {
-		// NOTE: the message text is the one commonly reported; Salesforce
-		// does not document it.
+		// NOTE: the message text is the one commonly reported, because
+		// Salesforce does not document it.
 		writeAPIError(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", nil)
 		return
 	}
@@ -331,6 +330,7 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request, req dataRe
 	}
 	id, err := s.store.Create(fields, writeOptions(r, req))
 	if err != nil {
+		s.opts.Logger.Error("creating Account failed", "error", err)
 		writeAPIError(w, http.StatusInternalServerError, "UNKNOWN_EXCEPTION", "creating Account: "+err.Error(), nil)
 		return
 	}
@@ -427,7 +427,7 @@ func (s *Server) handleCompositeUpdate(w http.ResponseWriter, r *http.Request, r
 		return
 	}
 	// NOTE: the error codes for an empty or oversized record list are
-	// plausible choices, not captured Salesforce answers.
+	// plausible choices, not captured Salesforce responses.
 	if len(body.Records) == 0 {
 		writeAPIError(w, http.StatusBadRequest, "MISSING_ARGUMENT", "records: the list of records is empty", nil)
 		return
@@ -500,6 +500,7 @@ func (s *Server) checkCompositeRecord(rec map[string]any) (compositeRecord, *rec
 	if !strings.EqualFold(typ, "Account") {
 		return compositeRecord{}, &recordError{code: "INVALID_TYPE", message: fmt.Sprintf("sObject type '%s' is not supported.", typ)}
 	}
+
 	var rawID string
 	for k, v := range rec {
 		if strings.EqualFold(k, "Id") {
@@ -517,6 +518,7 @@ func (s *Server) checkCompositeRecord(rec map[string]any) (compositeRecord, *rec
 	if rerr != nil {
 		return compositeRecord{}, rerr
 	}
+
 	stored, ok := s.store.Get(id)
 	switch {
 	case !ok:
@@ -560,7 +562,7 @@ func faultError(f Fault) *recordError {
 // inCollection returns the error as an element of a composite result.
 // Inside collections a never-existing id is reported as an invalid
 // reference. NOTE: INVALID_CROSS_REFERENCE_KEY is the commonly reported
-// code for it; no captured response confirms it.
+// code for it, but no captured response confirms it.
 func (e *recordError) inCollection() compositeError {
 	code, message, fields := e.code, e.message, e.fields
 	if code == "NOT_FOUND" {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -40,7 +41,7 @@ func TestAccountLifecycle(t *testing.T) {
 		t.Fatalf("decoding %s: %v", r.body, err)
 	}
 	if !created.Success || len(created.ID) != 18 || created.Errors == nil || len(created.Errors) != 0 {
-		t.Fatalf("create answer = %s, want an 18-character id, success and an empty errors array", r.body)
+		t.Fatalf("create response = %s, want an 18-character id, success and an empty errors array", r.body)
 	}
 
 	r = call(t, s, http.MethodPatch, "sobjects/Account/"+created.ID, tok, map[string]any{"SAP_ID__c": "0000104711"},
@@ -398,7 +399,7 @@ func TestLimitInfoHeader(t *testing.T) {
 	}
 }
 
-type compositeAnswer []struct {
+type compositeResponse []struct {
 	ID      string `json:"id"`
 	Success bool   `json:"success"`
 	Errors  []struct {
@@ -436,7 +437,7 @@ func TestCompositeUpdate(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("composite = %d (%s), want 200", r.status, r.body)
 	}
-	var got compositeAnswer
+	var got compositeResponse
 	if err := json.Unmarshal(r.body, &got); err != nil {
 		t.Fatalf("decoding %s: %v", r.body, err)
 	}
@@ -480,7 +481,7 @@ func TestCompositeAllOrNone(t *testing.T) {
 		map[string]any{"id": a, "SAP_ID__c": "1"},
 		map[string]any{"id": b, "SAP_ID__c": "2"},
 	))
-	var got, want compositeAnswer
+	var got, want compositeResponse
 	if err := json.Unmarshal(r.body, &got); err != nil {
 		t.Fatalf("decoding %s: %v", r.body, err)
 	}
@@ -488,7 +489,7 @@ func TestCompositeAllOrNone(t *testing.T) {
 		t.Fatalf("decoding fixture: %v", err)
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Fatalf("allOrNone answer mismatch (-want +got):\n%s", diff)
+		t.Fatalf("allOrNone response mismatch (-want +got):\n%s", diff)
 	}
 	if after := s.Store().LatestReplayID(); after != before {
 		t.Fatalf("allOrNone failure wrote change events (replay id %d -> %d), want none", before, after)
@@ -517,5 +518,55 @@ func TestCompositeRequestErrors(t *testing.T) {
 			t.Parallel()
 			wantError(t, call(t, s, http.MethodPatch, "composite/sobjects", tok, tt.body), http.StatusBadRequest, tt.code)
 		})
+	}
+}
+
+func TestConcurrentWritesAndQueries(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, Options{QueryBatchSize: 3})
+	tok := login(t, s)
+	var ids []string
+	for i := range 10 {
+		ids = append(ids, seed(t, s, map[string]any{"Name": fmt.Sprintf("Account %d", i)}))
+	}
+
+	var wg sync.WaitGroup
+	statuses := make([]int, 2*len(ids))
+	for i, id := range ids {
+		wg.Go(func() {
+			// A new field name makes every write change the field list.
+			field := fmt.Sprintf("Seeded_%d__c", i)
+			if _, err := s.Store().Create(map[string]any{"Name": "extra", field: "x"}, WriteOptions{}); err != nil {
+				t.Errorf("Store.Create: %v", err)
+			}
+			r, err := send(s, http.MethodPatch, "sobjects/Account/"+id, tok, map[string]any{"SAP_ID__c": id})
+			if err != nil {
+				t.Errorf("PATCH: %v", err)
+			}
+			statuses[2*i] = r.status
+		})
+		wg.Go(func() {
+			soql := url.QueryEscape("SELECT Id, SAP_ID__c FROM Account ORDER BY Name")
+			r, err := send(s, http.MethodGet, "query?q="+soql, tok, nil)
+			if err != nil {
+				t.Errorf("query: %v", err)
+			}
+			statuses[2*i+1] = r.status
+		})
+	}
+	wg.Wait()
+	for i, status := range statuses {
+		want := http.StatusOK
+		if i%2 == 0 {
+			want = http.StatusNoContent
+		}
+		if status != want {
+			t.Fatalf("request %d status = %d, want %d", i, status, want)
+		}
+	}
+	for _, id := range ids {
+		if rec, _ := s.Store().Get(id); rec["SAP_ID__c"] != id {
+			t.Fatalf("SAP_ID__c of %s = %v, want %s", id, rec["SAP_ID__c"], id)
+		}
 	}
 }

@@ -40,8 +40,8 @@ type Options struct {
 	// use, like a Salesforce session timeout. Defaults to 2 hours.
 	TokenLifetime time.Duration
 	// DailyAPILimit is the number of data API calls allowed before the
-	// simulator answers REQUEST_LIMIT_EXCEEDED. Defaults to 100000. Usage
-	// never resets by itself; call SetAPIUsage to reset it.
+	// simulator returns REQUEST_LIMIT_EXCEEDED. Defaults to 100000. Usage
+	// never resets by itself, so tests call SetAPIUsage to reset it.
 	DailyAPILimit int
 	// QueryBatchSize is the number of records in one page of a query
 	// result. Defaults to 2000, the Salesforce maximum.
@@ -111,7 +111,7 @@ type Server struct {
 	apiUsed  int
 	cursors  map[string]*queryCursor
 	cursorN  int64
-	fieldSet fieldCache
+	fieldSet *fieldCache
 }
 
 // New returns a server over an empty Store. Call Start to listen, or
@@ -144,8 +144,7 @@ func (s *Server) Store() *Store { return s.store }
 func (s *Server) Faults() *Faults { return s.faults }
 
 // Handle mounts an extra handler, such as the CometD endpoint, on the
-// server's mux. Call it before Start; the pattern syntax is that of
-// http.ServeMux.
+// server's mux, with http.ServeMux pattern syntax. Call it before Start.
 func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, h)
 }
@@ -310,13 +309,6 @@ func dataKind(rel string) string {
 	return strings.Join(parts, "/")
 }
 
-// apiError is one element of a REST error array.
-type apiError struct {
-	Message   string   `json:"message"`
-	ErrorCode string   `json:"errorCode"`
-	Fields    []string `json:"fields,omitempty"`
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -329,7 +321,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeAPIError writes a REST error array with one element. A nil fields
-// slice leaves the key out; an empty one is written as [].
+// slice leaves the key out, and an empty one is written as [].
 func writeAPIError(w http.ResponseWriter, status int, code, message string, fields []string) {
 	e := map[string]any{"message": message, "errorCode": code}
 	if fields != nil {

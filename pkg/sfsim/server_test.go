@@ -3,6 +3,7 @@ package sfsim
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -51,12 +52,12 @@ func postForm(t *testing.T, s *Server, path string, form url.Values) (int, []byt
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("reading answer of POST %s: %v", path, err)
+		t.Fatalf("reading response to POST %s: %v", path, err)
 	}
 	return resp.StatusCode, body
 }
 
-// response is a data API answer.
+// response is a data API response.
 type response struct {
 	status int
 	header http.Header
@@ -64,10 +65,20 @@ type response struct {
 }
 
 // call sends a data API request. A path without a leading slash is taken
-// relative to /services/data/v60.0/; body is encoded as JSON unless it is
+// relative to /services/data/v60.0/, and body is encoded as JSON unless it is
 // a string.
 func call(t *testing.T, s *Server, method, path, token string, body any, header ...string) response {
 	t.Helper()
+	r, err := send(s, method, path, token, body, header...)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return r
+}
+
+// send is call for goroutines other than the test's own, which must not
+// call t.Fatalf.
+func send(s *Server, method, path, token string, body any, header ...string) (response, error) {
 	if !strings.HasPrefix(path, "/") {
 		path = "/services/data/v" + testVersion + "/" + path
 	}
@@ -79,13 +90,14 @@ func call(t *testing.T, s *Server, method, path, token string, body any, header 
 	default:
 		enc, err := json.Marshal(b)
 		if err != nil {
-			t.Fatalf("encoding body: %v", err)
+			return response{}, fmt.Errorf("encoding body: %w", err)
 		}
 		reader = bytes.NewReader(enc)
 	}
+
 	req, err := http.NewRequest(method, s.URL()+path, reader)
 	if err != nil {
-		t.Fatalf("building %s %s: %v", method, path, err)
+		return response{}, fmt.Errorf("building %s %s: %w", method, path, err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -94,16 +106,17 @@ func call(t *testing.T, s *Server, method, path, token string, body any, header 
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
+
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	got, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("reading answer of %s %s: %v", method, path, err)
+		return response{}, fmt.Errorf("reading response to %s %s: %w", method, path, err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: got}
+	return response{status: resp.StatusCode, header: resp.Header, body: got}, nil
 }
 
 // errorArray decodes a REST error array.

@@ -319,6 +319,7 @@ func (p *soqlParser) parse() (*soqlQuery, error) {
 	if err := p.parseSelectList(q); err != nil {
 		return nil, err
 	}
+
 	if err := p.expectKeyword("FROM"); err != nil {
 		return nil, err
 	}
@@ -329,11 +330,13 @@ func (p *soqlParser) parse() (*soqlQuery, error) {
 	if !strings.EqualFold(entity.text, "Account") {
 		return nil, &queryError{code: "INVALID_TYPE", message: fmt.Sprintf("sObject type '%s' is not supported.", entity.text)}
 	}
+
 	if p.acceptKeyword("WHERE") {
 		if q.where, err = p.parseOr(); err != nil {
 			return nil, err
 		}
 	}
+
 	if p.acceptKeyword("ORDER") {
 		if err := p.expectKeyword("BY"); err != nil {
 			return nil, err
@@ -342,6 +345,7 @@ func (p *soqlParser) parse() (*soqlQuery, error) {
 			return nil, err
 		}
 	}
+
 	if p.acceptKeyword("LIMIT") {
 		if q.limit, err = p.parseCount(); err != nil {
 			return nil, err
@@ -352,6 +356,7 @@ func (p *soqlParser) parse() (*soqlQuery, error) {
 			return nil, err
 		}
 	}
+
 	if t := p.peek(); t.kind != tokEOF {
 		return nil, p.unexpected(t)
 	}
@@ -839,8 +844,8 @@ func compareValues(field string, a, b any) int {
 	return strings.Compare(strings.ToLower(sa), strings.ToLower(sb))
 }
 
-// run filters, sorts and cuts records as the query says. Records are not
-// copied.
+// run filters, sorts, offsets and limits records as the query requests.
+// Records are not copied.
 func (q *soqlQuery) run(records []map[string]any) []map[string]any {
 	var out []map[string]any
 	for _, rec := range records {
