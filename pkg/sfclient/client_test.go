@@ -268,3 +268,29 @@ func TestEmptyErrorArrayDoesNotPanic(t *testing.T) {
 		t.Fatalf("APIError = %+v, want status 400 and no code", apiErr)
 	}
 }
+
+func TestSessionRenewedBetweenPages(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, sfsim.Options{QueryBatchSize: 2})
+	for range 5 {
+		seed(t, sim, map[string]any{"Name": "Acme"})
+	}
+	c := newClient(t, clientCredentialsConfig(sim))
+	// The session expires after the first page: the request for the
+	// second page is the first to see it.
+	sim.Faults().Add(sfsim.Fault{Method: http.MethodGet, PathPrefix: "query/", Times: 1, Status: http.StatusUnauthorized, ErrorCode: "INVALID_SESSION_ID", Message: "Session expired or invalid"})
+
+	got, err := c.QueryAccounts(context.Background(), "SELECT Id FROM Account")
+	if err != nil {
+		t.Fatalf("QueryAccounts: %v", err)
+	}
+	if len(got) != 5 {
+		t.Fatalf("QueryAccounts returned %d records, want 5", len(got))
+	}
+	if n := sim.Calls()[sfsim.CallToken]; n != 2 {
+		t.Fatalf("token requests = %d, want 2", n)
+	}
+	if n := sim.Calls()[sfsim.CallQueryMore]; n != 3 {
+		t.Fatalf("next-page requests = %d, want 3 (one repeated after renewal)", n)
+	}
+}
