@@ -10,7 +10,7 @@ import (
 // rule it cannot use.
 var ErrInvalidRule = errors.New("invalid RETURN classification rule")
 
-// Outcome is what one SAP message means for the call that returned it.
+// Outcome is the effect of one SAP message on the call that returned it.
 type Outcome string
 
 // Outcomes a Rule can assign. They are the values accepted in
@@ -123,7 +123,7 @@ var lockPhrases = []string{
 
 // Classifier decides from a call's RETURN messages whether the call
 // succeeded, failed for now, or failed for good. The zero value is not
-// usable; create one with NewClassifier.
+// usable, so create one with NewClassifier.
 type Classifier struct {
 	rules []Rule
 }
@@ -138,7 +138,7 @@ func NewClassifier(rules ...Rule) (*Classifier, error) {
 				i, r, r.Outcome, ErrInvalidRule, OutcomeSuccess, OutcomeTransient, OutcomePermanent)
 		}
 		if r.Type == "" && r.ID == "" && r.Number == "" && r.Text == "" {
-			return nil, fmt.Errorf("rule %d: %w: it matches every message; set type, id, number or text", i, ErrInvalidRule)
+			return nil, fmt.Errorf("rule %d: %w: it matches every message: set type, id, number or text", i, ErrInvalidRule)
 		}
 	}
 	all := append(append([]Rule(nil), rules...), DefaultRules()...)
@@ -164,8 +164,8 @@ func (c *Classifier) MessageOutcome(m Message) Outcome {
 
 // Classify returns the Outcome of a call that returned msgs. Transient
 // wins over permanent, because a lock often comes with follow-up errors
-// that would vanish with it; a real permanent error shows again on the
-// retry. With no failing message, and with no messages at all, the call
+// that would vanish with it. A real permanent error shows again on the
+// retry. A call without failing messages, or without any messages,
 // succeeded.
 func (c *Classifier) Classify(msgs []Message) Outcome {
 	out := OutcomeSuccess

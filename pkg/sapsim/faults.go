@@ -7,7 +7,7 @@ import (
 	"github.com/sfsap/sfsap/pkg/sap"
 )
 
-// faults holds the injected faults. Each counted fault applies to the
+// faults contains the injected faults. Each counted fault applies to the
 // next n matching requests.
 type faults struct {
 	mu           sync.Mutex
@@ -31,8 +31,9 @@ func newFaults() *faults {
 const anyFunction = ""
 
 // SetLatency delays every call of function module fm by d before SAP
-// works on it; fm "" applies to every call. The call runs to the end even
-// when the client gives up waiting, as in SAP. A d of 0 removes the delay.
+// works on it. An fm of "" applies to every call. The call runs to the end
+// even when the client gives up waiting, as in SAP. A d of 0 removes the
+// delay.
 func (s *Server) SetLatency(fm string, d time.Duration) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()

@@ -245,8 +245,8 @@ func (c *call) existenceCheck() []field {
 }
 
 // find is BAPI_CUSTOMER_FIND. Rows of SELOPT_TAB must all match. With
-// PL_HOLD = 'X' a FIELDVALUE is an ABAP pattern ('*' for any string, '+'
-// for one character, case ignored); without it the value must be equal.
+// PL_HOLD = 'X' a FIELDVALUE is an ABAP pattern: '*' for any string, '+'
+// for one character, case ignored. Without it the value must be equal.
 // MAX_CNT 0 returns every match. When nothing matches, RESULT_TAB is empty
 // and RETURN carries no message.
 func (c *call) find() []field {

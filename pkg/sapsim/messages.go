@@ -89,7 +89,7 @@ func (m message) bapiRet2() []field {
 	)
 }
 
-// Messages the simulator returns. The F2 and AR texts are SAP's; the ZSIM
+// Messages the simulator returns. The F2 and AR texts are SAP's. The ZSIM
 // ones stand in for messages whose real class and number are not known.
 func msgDebtorMissing(no string) message {
 	return newMessage("E", "F2", "502", "Debtor &1 does not exist", no)

@@ -1,10 +1,11 @@
 // Package sapsim simulates the parts of an SAP ECC system that sfsap
-// uses, over the real wire protocol: the SOAP-RFC handler at
-// /sap/bc/soap/rfc with Basic authentication, the customer BAPIs, the
-// transaction commit and rollback BAPIs, and the two Z function modules
-// that sfsap's ECC adapter calls. It checks customer data the way the BAPI
-// does (required fields, lengths, country, region and postal code rules,
-// reference customer per sales area) and buffers creates until a commit.
+// uses, over the real wire protocol. It serves the SOAP-RFC handler at
+// /sap/bc/soap/rfc with Basic authentication. Behind it run the customer
+// BAPIs, the transaction commit and rollback BAPIs, and the two Z function
+// modules that sfsap's ECC adapter calls. Creates are checked as the BAPI
+// checks them: required fields, lengths, country, region and postal code
+// rules, and the reference customer per sales area. They are buffered
+// until a commit.
 //
 // Tests drive faults through the Inject and Set methods and inspect the
 // resulting customer master through Customers, CountByExternalRef and
@@ -22,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,8 +34,8 @@ const HandlerPath = "/sap/bc/soap/rfc"
 // SessionCookie is the cookie that binds requests to a stateful ABAP
 // session.
 //
-// NOTE: SAP documentation does not name this cookie for the SOAP-RFC
-// handler; sap-contextid is the name SAP uses for stateful web sessions.
+// NOTE: the name is unconfirmed. sap-contextid is the name commonly given
+// for the cookie of SAP's stateful web service sessions.
 const SessionCookie = "sap-contextid"
 
 const maxRequestBytes = 8 << 20
@@ -66,7 +68,7 @@ type Options struct {
 	// ReferenceCustomers are the customers that creates copy from.
 	// Defaults to DefaultReferenceCustomers().
 	ReferenceCustomers []ReferenceCustomer
-	// NumberRanges holds the internal number range of each account group.
+	// NumberRanges contains the internal number range of each account group.
 	// An account group without a range cannot be used for creates.
 	// Defaults to 0000100000..0000199999 for account group 0001.
 	NumberRanges map[string]NumberRange
@@ -81,13 +83,14 @@ type Options struct {
 	// ExternalRefParam is the parameter of both Z modules that carries the
 	// external reference. Defaults to EXTERNAL_REF.
 	ExternalRefParam string
-	// ExternalRefTable and ExternalRefField name the field that holds the
+	// ExternalRefTable and ExternalRefField name the field that contains the
 	// external reference for BAPI_CUSTOMER_FIND. Default to KNA1 and
 	// ZZSFID.
 	ExternalRefTable string
 	ExternalRefField string
-	// ResponseCharset is the charset of responses: "utf-8" or
-	// "iso-8859-1". Defaults to utf-8.
+	// ResponseCharset is the charset of responses: "iso-8859-1" (or
+	// "latin1") for a Latin-1 system, and utf-8 for any other value.
+	// Defaults to utf-8.
 	ResponseCharset string
 	// Logger receives a line per call and per committed customer.
 	// Defaults to discarding them.
@@ -146,7 +149,12 @@ func (o Options) withDefaults() Options {
 	def(&o.ExternalRefParam, "EXTERNAL_REF")
 	def(&o.ExternalRefTable, "KNA1")
 	def(&o.ExternalRefField, "ZZSFID")
-	def(&o.ResponseCharset, "utf-8")
+	switch strings.ToLower(o.ResponseCharset) {
+	case "iso-8859-1", "latin1":
+		o.ResponseCharset = "iso-8859-1"
+	default:
+		o.ResponseCharset = "utf-8"
+	}
 	if o.SessionTimeout <= 0 {
 		o.SessionTimeout = 10 * time.Minute
 	}
@@ -162,7 +170,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Server is the simulated SAP system. Create it with New; it is safe for
+// Server is the simulated SAP system. Create it with New. It is safe for
 // concurrent use.
 type Server struct {
 	opts Options
@@ -183,8 +191,8 @@ type Server struct {
 	closeOnce sync.Once
 }
 
-// New returns a Server with opts. It does not listen until Start; use
-// Handler to serve it yourself.
+// New returns a Server with opts. It does not listen until Start. To serve
+// it yourself, use Handler.
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{
@@ -368,6 +376,7 @@ func (s *Server) holdOrDrop(w http.ResponseWriter, r *http.Request, hold time.Du
 }
 
 func (s *Server) writeFault(w http.ResponseWriter, fm, code, text, exception string) {
+	s.log.Info("sapsim: returning SOAP fault", "function", fm, "faultcode", code, "error", text)
 	w.Header().Set("Content-Type", "text/xml; charset="+s.opts.ResponseCharset)
 	w.WriteHeader(http.StatusInternalServerError)
 	_, _ = w.Write(encodeFault(fm, code, text, exception, s.opts.ResponseCharset))

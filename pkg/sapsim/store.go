@@ -14,7 +14,7 @@ type Customer struct {
 	// KNA1-ZZSFID, or "" when none was stored.
 	ExternalRef string
 	// Person reports whether the customer was created from personal data
-	// (then Name holds the last name and Name2 the first name).
+	// (then Name contains the last name and Name2 the first name).
 	Person     bool
 	Name       string
 	Name2      string

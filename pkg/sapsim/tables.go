@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// countries holds the ISO 3166-1 alpha-2 codes, which the simulator uses
+// countries contains the ISO 3166-1 alpha-2 codes, which the simulator uses
 // as its country keys (T005), as a standard SAP system does.
 var countries = setOf(strings.Fields(`
 	AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ
@@ -34,12 +34,12 @@ var countries = setOf(strings.Fields(`
 	YE YT
 	ZA ZM ZW`))
 
-// regions holds the region keys (T005S) per country. A country missing
-// from the map accepts any region; a country mapped to an empty set
+// regions contains the region keys (T005S) per country. A country missing
+// from the map accepts any region, and a country mapped to an empty set
 // accepts none.
 //
-// NOTE: the keys follow the usual SAP standard customizing, but systems
-// differ. Countries not listed here are not checked at all.
+// NOTE: the keys approximate SAP's standard customizing and are unverified
+// for IN, NL and AT. Real systems differ.
 var regions = map[string]map[string]bool{
 	"DE": setOf(numbered(1, 16, 2)),
 	"US": setOf(strings.Fields(`
@@ -68,7 +68,7 @@ var regions = map[string]map[string]bool{
 // postalRule is the postal code check of one country (T005: length and
 // whether only digits are allowed).
 type postalRule struct {
-	lengths []int // allowed lengths; empty means any length up to 10
+	lengths []int // allowed lengths, or empty for any length up to 10
 	numeric bool  // digits only, apart from the US ZIP+4 hyphen
 }
 
@@ -102,7 +102,7 @@ var isoLanguages = func() map[string]string {
 	return m
 }()
 
-// currencies holds the ISO 4217 codes the simulator accepts; SAP's
+// currencies contains the ISO 4217 codes the simulator accepts. SAP's
 // currency keys (TCURC) equal them for these.
 var currencies = setOf(strings.Fields(`
 	AED ARS AUD BGN BRL CAD CHF CLP CNY COP CZK DKK EGP EUR GBP HKD HUF IDR ILS

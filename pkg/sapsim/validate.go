@@ -6,9 +6,9 @@ import (
 	"unicode/utf8"
 )
 
-// maxLengths holds the lengths the simulator enforces, in characters, for
-// the fields of PI_COMPANYDATA and PI_PERSONALDATA. The names are 35
-// because KNA1-NAME1..NAME4 hold 35 characters; the others follow the
+// maxLengths contains the lengths the simulator enforces, in characters,
+// for the fields of PI_COMPANYDATA and PI_PERSONALDATA. The names are 35
+// because KNA1-NAME1..NAME4 hold 35 characters. The others follow the
 // central address fields.
 var maxLengths = []struct {
 	field string

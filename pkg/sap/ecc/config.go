@@ -8,7 +8,7 @@ import (
 	"github.com/sfsap/sfsap/pkg/sap"
 )
 
-// CommitMode says how a create and its commit run as one unit.
+// CommitMode selects how a create and its commit run as one unit.
 type CommitMode string
 
 const (
@@ -26,7 +26,7 @@ const (
 )
 
 // Config configures an Adapter. Zero fields take the defaults named in
-// their comments; WithDefaults applies them.
+// their comments, which WithDefaults applies.
 type Config struct {
 	// CommitMode is CommitWrapper or CommitSession. Defaults to
 	// CommitWrapper.
@@ -42,7 +42,7 @@ type Config struct {
 	// ExternalRefParam is the parameter of both Z modules that carries the
 	// external reference. Defaults to EXTERNAL_REF.
 	ExternalRefParam string `yaml:"external_ref_param"`
-	// ExternalRefTable and ExternalRefField name the field that holds the
+	// ExternalRefTable and ExternalRefField name the field that contains the
 	// external reference, searched with BAPI_CUSTOMER_FIND. Default to
 	// KNA1 and ZZSFID.
 	ExternalRefTable string `yaml:"external_ref_table"`

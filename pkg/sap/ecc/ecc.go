@@ -33,8 +33,8 @@ const (
 	fmFind      = "BAPI_CUSTOMER_FIND"
 )
 
-// findMaxCount is MAX_CNT of BAPI_CUSTOMER_FIND. One match is expected;
-// more are duplicates, which are logged.
+// findMaxCount is MAX_CNT of BAPI_CUSTOMER_FIND. One match is expected,
+// and more are duplicates, which are logged.
 const findMaxCount = 100
 
 // rollbackTimeout bounds the rollback after a failed create in session
@@ -72,7 +72,7 @@ func New(caller rfc.Caller, cfg Config) (*Adapter, error) {
 }
 
 // FindByExternalRef returns the number of the customer whose external
-// reference field holds ref (compared upper-cased). When several
+// reference field contains ref (compared upper-cased). When several
 // customers match, it returns the lowest number and logs the duplicates.
 // A failed lookup is never Kind Unknown, because a lookup changes nothing.
 func (a *Adapter) FindByExternalRef(ctx context.Context, ref string) (string, bool, error) {
@@ -296,8 +296,8 @@ func customerNo(fm string, res map[string]any, msgs []sap.Message) (string, erro
 }
 
 // createError keeps the Kind of an *sap.Error from the transport. Any
-// other error of a create call is Unknown, because nothing tells whether
-// SAP ran the call.
+// other error of a create call is Unknown, because the caller cannot know
+// whether SAP ran the call.
 func createError(fm string, err error) error {
 	var sapErr *sap.Error
 	if errors.As(err, &sapErr) {

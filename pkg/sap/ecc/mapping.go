@@ -27,7 +27,7 @@ var sapLanguageKeys = map[string]string{
 // are the ISO codes.
 func (a *Adapter) companyData(c sap.Customer) (map[string]any, error) {
 	if len(c.Names) > len(nameFields) {
-		return nil, fmt.Errorf("%w: %d name lines, but SAP holds at most %d", ErrInvalidCustomer, len(c.Names), len(nameFields))
+		return nil, fmt.Errorf("%w: %d name lines, but BAPIKNA106 accepts at most %d (NAME to NAME_4): shorten the name", ErrInvalidCustomer, len(c.Names), len(nameFields))
 	}
 	data := map[string]any{}
 	set := func(field, value string) {

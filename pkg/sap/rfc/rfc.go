@@ -12,10 +12,10 @@
 // Names are the ABAP names in upper case, such as PI_COMPANYDATA. The
 // package soaprfc implements Caller over SAP's SOAP-RFC HTTP handler. A
 // backend on gorfc and the SAP NW RFC SDK can implement the same
-// interfaces behind a build tag (cgo and the SDK are needed there, so no
-// such backend ships here). It would convert gorfc's tables ([]interface{}
-// of maps) and typed scalars to the shapes above, which the accessors in
-// this package also accept.
+// interfaces behind a build tag. It needs cgo and the SDK, so none ships
+// here. Such a backend would convert gorfc's typed scalars to the shapes
+// above. Its tables ([]interface{} of maps) can stay as they are, because
+// the accessors in this package accept them.
 package rfc
 
 import (
@@ -28,7 +28,7 @@ import (
 type Caller interface {
 	// Call runs function module fm with params and returns its export,
 	// changing and table parameters. Errors that come from the transport
-	// are *sap.Error values whose Kind says whether the call may have
+	// are *sap.Error values whose Kind reports whether the call may have
 	// run.
 	Call(ctx context.Context, fm string, params map[string]any) (map[string]any, error)
 }

@@ -111,7 +111,7 @@ func hasEncodingDecl(data []byte) bool {
 }
 
 // charsetReader converts the charsets SAP sends to UTF-8. SAP systems with
-// a Latin-1 code page answer in iso-8859-1.
+// a Latin-1 code page respond in iso-8859-1.
 func charsetReader(charset string, input io.Reader) (io.Reader, error) {
 	switch strings.ToLower(strings.TrimSpace(charset)) {
 	case "utf-8", "utf8":

@@ -16,7 +16,8 @@ const (
 )
 
 // encodeRequest returns the SOAP envelope that calls fm with params.
-// Parameters and fields are written in name order; SAP reads them by name.
+// Parameters and fields are written in name order, because SAP reads them
+// by name.
 func encodeRequest(fm string, params map[string]any) ([]byte, error) {
 	fmName, err := elementName(fm)
 	if err != nil {

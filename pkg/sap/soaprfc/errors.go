@@ -14,10 +14,11 @@ var (
 	// option value or base URL.
 	ErrInvalidOption = errors.New("invalid option")
 	// ErrUnauthorized is wrapped in the *sap.Error of a call that SAP
-	// answered with HTTP 401: the logon failed.
+	// rejected with HTTP 401 because the logon failed.
 	ErrUnauthorized = errors.New("SAP logon failed")
-	// ErrForbidden is wrapped in the *sap.Error of a call that SAP answered
-	// with HTTP 403: the user may not call the handler or the function.
+	// ErrForbidden is wrapped in the *sap.Error of a call that SAP rejected
+	// with HTTP 403 because the user may not call the handler or the
+	// function.
 	ErrForbidden = errors.New("SAP denied access")
 	// ErrSessionClosed is returned by calls on a session after its close
 	// function ran.
@@ -28,8 +29,8 @@ var (
 )
 
 // Fault is a SOAP 1.1 fault returned by the SOAP-RFC handler, normally
-// with HTTP 500. It arrives wrapped in a *sap.Error; use errors.As to get
-// it.
+// with HTTP 500. It arrives wrapped in a *sap.Error, so use errors.As to
+// get it.
 type Fault struct {
 	// FaultCode is the faultcode as sent, such as "SOAP-ENV:Server".
 	FaultCode string

@@ -6,12 +6,12 @@
 //
 // Each call is an HTTP POST of an envelope whose body element is the
 // function module, in namespace urn:sap-com:document:sap:rfc:functions,
-// with one unqualified child per parameter. SAP answers with an element
+// with one unqualified child per parameter. SAP responds with an element
 // named after the module plus ".Response", or with a SOAP fault.
 //
 // Failed calls return a *sap.Error whose Kind tells the caller what it
 // may do next: Transient when the request never reached SAP, Unknown when
-// the request was sent but no usable answer came back (the function may
+// the request was sent but no usable response came back (the function may
 // have run), Permanent when SAP rejected the request itself.
 package soaprfc
 
@@ -113,7 +113,7 @@ func (c *Client) Call(ctx context.Context, fm string, params map[string]any) (ma
 // binds to the cookies it sets. The caller keeps those cookies until close
 // runs. It contacts SAP only on the first call.
 //
-// NOTE: close forgets the cookies but sends nothing, so SAP keeps the
+// NOTE: close discards the cookies but sends nothing, so SAP keeps the
 // session, and any uncommitted work in it, until its idle timeout ends it.
 func (c *Client) Session(ctx context.Context) (rfc.Caller, func(), error) {
 	jar, err := cookiejar.New(nil)
@@ -194,8 +194,8 @@ func (c *Client) call(ctx context.Context, hc *http.Client, fm string, params ma
 			return nil, faultError(fm, resp.StatusCode, fault)
 		}
 		if err != nil {
-			// SAP answered 200, so the function ran, but its exports
-			// cannot be read.
+			// SAP responded with 200, so the function ran, but its
+			// exports cannot be read.
 			return nil, &sap.Error{Kind: sap.Unknown, Op: fm, HTTPStatus: resp.StatusCode, Err: err}
 		}
 		return result, nil
