@@ -149,12 +149,14 @@ func (o Options) withDefaults() Options {
 	def(&o.ExternalRefParam, "EXTERNAL_REF")
 	def(&o.ExternalRefTable, "KNA1")
 	def(&o.ExternalRefField, "ZZSFID")
+
 	switch strings.ToLower(o.ResponseCharset) {
 	case "iso-8859-1", "latin1":
 		o.ResponseCharset = "iso-8859-1"
 	default:
 		o.ResponseCharset = "utf-8"
 	}
+
 	if o.SessionTimeout <= 0 {
 		o.SessionTimeout = 10 * time.Minute
 	}

@@ -327,8 +327,8 @@ func TestCallTimeoutAfterSendIsUnknown(t *testing.T) {
 	t.Parallel()
 
 	sim := startSim(t, sapsim.Options{})
-	sim.SetLatency("RFC_SYSTEM_INFO", 5*time.Second)
-	c := newClient(t, sim.URL(), soaprfc.WithTimeout(100*time.Millisecond))
+	sim.SetLatency("RFC_SYSTEM_INFO", time.Minute)
+	c := newClient(t, sim.URL(), soaprfc.WithTimeout(time.Second))
 
 	_, err := c.Call(context.Background(), "RFC_SYSTEM_INFO", nil)
 	if got := sap.KindOf(err); got != sap.Unknown {

@@ -9,10 +9,12 @@
 // with one unqualified child per parameter. SAP responds with an element
 // named after the module plus ".Response", or with a SOAP fault.
 //
-// Failed calls return a *sap.Error whose Kind tells the caller what it
-// may do next: Transient when the request never reached SAP, Unknown when
-// the request was sent but no usable response came back (the function may
-// have run), Permanent when SAP rejected the request itself.
+// Failed calls return a *sap.Error. Its Kind states what the caller may do
+// next:
+//   - Transient: the request never reached SAP.
+//   - Unknown: the request was sent but no usable response came back, so
+//     the function may have run.
+//   - Permanent: SAP rejected the request itself.
 package soaprfc
 
 import (
