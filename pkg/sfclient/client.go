@@ -39,9 +39,12 @@ type Client struct {
 	log  *slog.Logger
 
 	// mu guards sf, whose session fields simpleforce reads and writes
-	// without locking.
+	// without locking, and rejected.
 	mu sync.RWMutex
 	sf *simpleforce.Client
+	// rejected is the access token that a client of another API, such as
+	// the CometD client, reported as rejected by Salesforce.
+	rejected string
 
 	apiUsed  atomic.Int64
 	apiLimit atomic.Int64
@@ -115,6 +118,32 @@ func (c *Client) renew(ctx context.Context, failedSid string) error {
 	}
 	c.log.Info("renewed Salesforce session", "flow", string(c.cfg.Flow))
 	return nil
+}
+
+// AccessToken returns the session's access token for clients of other
+// Salesforce APIs, such as CometD, that share this client's session. When
+// the current token was reported through TokenRejected, it logs in again
+// first. Callers must not log the token.
+func (c *Client) AccessToken(ctx context.Context) (string, error) {
+	c.mu.RLock()
+	sid, rejected := c.sf.GetSid(), c.rejected
+	c.mu.RUnlock()
+	if sid != rejected {
+		return sid, nil
+	}
+	if err := c.renew(ctx, sid); err != nil {
+		return "", err
+	}
+	sid, _ = c.session()
+	return sid, nil
+}
+
+// TokenRejected records that Salesforce rejected token, so that the next
+// AccessToken call logs in again unless the session was renewed since.
+func (c *Client) TokenRejected(token string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rejected = token
 }
 
 // dataPath returns the path of a data API resource for the configured

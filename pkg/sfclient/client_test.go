@@ -294,3 +294,37 @@ func TestSessionRenewedBetweenPages(t *testing.T) {
 		t.Fatalf("next-page requests = %d, want 3 (one repeated after renewal)", n)
 	}
 }
+
+func TestAccessTokenAfterRejection(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, sfsim.Options{})
+	c := newClient(t, clientCredentialsConfig(sim))
+	ctx := context.Background()
+
+	first, err := c.AccessToken(ctx)
+	if err != nil {
+		t.Fatalf("AccessToken: %v", err)
+	}
+	if again, err := c.AccessToken(ctx); err != nil || again != first {
+		t.Fatalf("second AccessToken = %v, want the same token without a login", err)
+	}
+	sim.ExpireTokens()
+	c.TokenRejected(first)
+	second, err := c.AccessToken(ctx)
+	if err != nil {
+		t.Fatalf("AccessToken after TokenRejected: %v", err)
+	}
+	if second == first {
+		t.Fatalf("AccessToken after TokenRejected returned the rejected token")
+	}
+	if _, err := sim.CheckAccessToken(second); err != nil {
+		t.Fatalf("new token is not valid in the simulator: %v", err)
+	}
+	c.TokenRejected(first)
+	if third, err := c.AccessToken(ctx); err != nil || third != second {
+		t.Fatalf("AccessToken after a stale rejection = %v, want the current token without a login", err)
+	}
+	if n := sim.Calls()[sfsim.CallToken]; n != 2 {
+		t.Fatalf("token requests = %d, want 2", n)
+	}
+}
