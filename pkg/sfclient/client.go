@@ -26,7 +26,7 @@ const maxResponseBytes = 64 << 20
 
 // Client calls the Salesforce REST API. It is safe for concurrent use.
 //
-// simpleforce holds the session: it performs the SOAP login, keeps the
+// simpleforce keeps the session: it performs the SOAP login, keeps the
 // session id and instance URL (SetSidLoc for OAuth tokens) and uses the
 // same http.Client. The client sends REST requests itself with that
 // session instead of simpleforce's ApexREST, because ApexREST takes no
@@ -50,7 +50,7 @@ type Client struct {
 	apiLimit atomic.Int64
 }
 
-// New logs in and returns a client. Login failures come back as an
+// New logs in and returns a client. Login failures are returned as an
 // *APIError, such as invalid_grant or INVALID_LOGIN.
 func New(ctx context.Context, cfg Config) (*Client, error) {
 	cfg, err := cfg.withDefaults()
