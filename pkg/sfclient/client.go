@@ -26,7 +26,7 @@ const maxResponseBytes = 64 << 20
 
 // Client calls the Salesforce REST API. It is safe for concurrent use.
 //
-// simpleforce keeps the session: it performs the SOAP login, keeps the
+// simpleforce is the session holder: it performs the SOAP login, keeps the
 // session id and instance URL (SetSidLoc for OAuth tokens) and uses the
 // same http.Client. The client sends REST requests itself with that
 // session instead of simpleforce's ApexREST, because ApexREST takes no
