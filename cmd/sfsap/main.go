@@ -1,0 +1,54 @@
+// Command sfsap runs every sfsap service in one process on an embedded
+// NATS server. With --demo it also starts the Salesforce and SAP
+// simulators, converts a set of demo accounts and prints the outcome.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/sfsap/sfsap/pkg/config"
+	"github.com/sfsap/sfsap/pkg/setup"
+	"github.com/sfsap/sfsap/services/allinone"
+)
+
+func main() {
+	ctx, stop := setup.SignalContext()
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "sfsap:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("sfsap", flag.ContinueOnError)
+	configPath := fs.String("config", "", "path of the YAML configuration file (optional; SFSAP_* environment variables override it)")
+	demo := fs.Bool("demo", false, "start both simulators, convert the demo accounts, print each account's SAP number or failure reason, and exit")
+	jsonOut := fs.Bool("json", false, "with --demo, print a machine-readable summary instead of a table")
+	dataDir := fs.String("data", "", "folder of the embedded NATS server's JetStream store (default sfsap-data; the demo uses a temporary folder)")
+	timeout := fs.Duration("timeout", 60*time.Second, "with --demo, how long to wait for every conversion's outcome")
+	verbose := fs.Bool("v", false, "with --demo, also log every step as JSON on stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*configPath, nil)
+	if err != nil {
+		return err
+	}
+	if *dataDir != "" {
+		cfg.NATS.StoreDir = *dataDir
+	}
+	log := setup.Logger("sfsap")
+	if *demo && !*verbose && os.Getenv("SFSAP_LOG_LEVEL") == "" {
+		// The report names every failure; logs would repeat them.
+		log = slog.New(slog.DiscardHandler)
+	}
+	return allinone.Run(ctx, cfg, allinone.Options{
+		Demo: *demo, JSON: *jsonOut, DemoTimeout: *timeout, Out: os.Stdout, Logger: log,
+	})
+}

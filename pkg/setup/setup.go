@@ -1,0 +1,162 @@
+// Package setup builds sfsap's parts from a config.Config: the NATS
+// connection and topology, the Salesforce and SAP clients and the mapping
+// pack. The service binaries and the all-in-one command share it, so each
+// part is wired the same way everywhere.
+package setup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sfsap/sfsap/pkg/bus"
+	"github.com/sfsap/sfsap/pkg/cometd"
+	"github.com/sfsap/sfsap/pkg/config"
+	"github.com/sfsap/sfsap/pkg/mapping"
+	"github.com/sfsap/sfsap/pkg/sap/ecc"
+	"github.com/sfsap/sfsap/pkg/sap/soaprfc"
+	"github.com/sfsap/sfsap/pkg/sfclient"
+	"github.com/sfsap/sfsap/services/listener"
+)
+
+// Logger returns a JSON logger on stderr at the level named by
+// SFSAP_LOG_LEVEL (debug, info, warn or error; defaults to info).
+func Logger(service string) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(os.Getenv("SFSAP_LOG_LEVEL"))); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("service", service)
+}
+
+// SignalContext returns a context that ends on SIGINT or SIGTERM. A second
+// signal exits the process at once.
+func SignalContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		second := make(chan os.Signal, 1)
+		signal.Notify(second, syscall.SIGINT, syscall.SIGTERM)
+		<-second
+		os.Exit(2)
+	}()
+	return ctx, cancel
+}
+
+// NATS connects to the configured server, opens JetStream and creates the
+// topology. The connection retries until the server is up, so services can
+// start before it.
+func NATS(ctx context.Context, c config.NATS, topo bus.Topology, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+	if c.URL == "" {
+		return nil, nil, errors.New("nats.url is empty: set it (or SFSAP_NATS_URL) to the server, such as nats://127.0.0.1:4222")
+	}
+	opts := []nats.Option{
+		nats.Name("sfsap-" + name),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(true),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn(name+": disconnected from NATS", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info(name+": reconnected to NATS", "url", nc.ConnectedUrlRedacted()) }),
+	}
+	if c.User != "" {
+		opts = append(opts, nats.UserInfo(c.User, c.Password))
+	}
+	if c.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(c.CredsFile))
+	}
+	if c.CAFile != "" {
+		opts = append(opts, nats.RootCAs(c.CAFile))
+	}
+	nc, err := nats.Connect(c.URL, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", c.URL, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("opening JetStream: %w", err)
+	}
+	// The server may still be starting; retry the topology for a while.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = bus.Ensure(tctx, js, topo)
+		cancel()
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		log.Warn(name+": creating JetStream topology failed; retrying", "error", err)
+		time.Sleep(time.Second)
+	}
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}
+
+// Salesforce logs in to Salesforce.
+func Salesforce(ctx context.Context, c config.Salesforce, log *slog.Logger) (*sfclient.Client, error) {
+	cfg := c.Config
+	cfg.Logger = log
+	return sfclient.New(ctx, cfg)
+}
+
+// SAP returns the configured SAP adapter.
+func SAP(c config.SAP, log *slog.Logger) (*ecc.Adapter, error) {
+	if c.URL == "" {
+		return nil, errors.New("sap.url is empty: set it (or SFSAP_SAP_URL) to the SAP system's HTTP address, such as https://sap-host:44300")
+	}
+	opts := []soaprfc.Option{soaprfc.WithTimeout(c.Timeout), soaprfc.WithLanguage(c.Language)}
+	if c.Client != "" {
+		opts = append(opts, soaprfc.WithClient(c.Client))
+	}
+	if c.User != "" {
+		opts = append(opts, soaprfc.WithBasicAuth(c.User, c.Password))
+	}
+	caller, err := soaprfc.New(c.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("sap: %w", err)
+	}
+	cfg := c.ECC
+	cfg.Logger = log
+	return ecc.New(caller, cfg)
+}
+
+// Mapping loads the mapping pack: the defaults with the configured files
+// merged over them.
+func Mapping(files []string) (*mapping.Pack, error) {
+	return mapping.Load(files...)
+}
+
+// CometDSource returns the listener's Streaming API source.
+func CometDSource(sf *sfclient.Client, c config.Salesforce, log *slog.Logger) (*listener.CometDSource, error) {
+	client, err := cometd.New(cometd.Config{
+		BaseURL:       sf.InstanceURL(),
+		APIVersion:    c.APIVersion,
+		TokenSource:   sf.AccessToken,
+		TokenRejected: sf.TokenRejected,
+		Logger:        log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	preset := int64(-1)
+	if strings.EqualFold(c.ReplayPreset, "earliest") {
+		preset = -2
+	}
+	return &listener.CometDSource{Client: client, Preset: preset}, nil
+}
