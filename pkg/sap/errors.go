@@ -73,8 +73,10 @@ func (e *Error) Code() string {
 	return ""
 }
 
-// KindOf returns the Kind of err, Transient for errors that carry none
-// (network failures before a request was sent), and 0 for nil.
+// KindOf returns the Kind of err: the Kind of an *Error, Permanent for an
+// error with a Permanent method that reports true (such as mapping
+// problems), Transient for others (network failures before a request was
+// sent), and 0 for nil.
 func KindOf(err error) Kind {
 	if err == nil {
 		return 0
@@ -82,6 +84,10 @@ func KindOf(err error) Kind {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind
+	}
+	var p interface{ Permanent() bool }
+	if errors.As(err, &p) && p.Permanent() {
+		return Permanent
 	}
 	return Transient
 }
