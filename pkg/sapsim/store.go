@@ -66,13 +66,15 @@ func (s *Server) Customer(no string) (Customer, bool) {
 }
 
 // CountByExternalRef returns the number of committed customers whose
-// external reference is exactly ref.
+// external reference is ref, compared case-insensitively, because adapters
+// may store the 18-character Salesforce id upper-cased and that form is
+// still unique.
 func (s *Server) CountByExternalRef(ref string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for _, c := range s.customers {
-		if c.ExternalRef == ref {
+		if strings.EqualFold(c.ExternalRef, ref) {
 			n++
 		}
 	}

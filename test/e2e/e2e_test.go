@@ -1,0 +1,201 @@
+// Package e2e runs the whole pipeline against both simulators over their
+// real wire protocols and a real NATS server.
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/sfsap/sfsap/pkg/config"
+	"github.com/sfsap/sfsap/schemas"
+	"github.com/sfsap/sfsap/services/allinone"
+)
+
+type bundle struct {
+	sims     *allinone.Simulators
+	pipeline *allinone.Pipeline
+	captured *capture
+}
+
+// capture records every message published under sfsap.>, through a plain
+// subscription, so tests can check what the services really produced.
+type capture struct {
+	mu   sync.Mutex
+	msgs []*nats.Msg
+}
+
+func (c *capture) all() []*nats.Msg {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.msgs)
+}
+
+func setup(t *testing.T, tweak func(*config.Config)) *bundle {
+	t.Helper()
+	sims, err := allinone.StartSimulators()
+	if err != nil {
+		t.Fatalf("starting simulators: %v", err)
+	}
+	t.Cleanup(sims.Close)
+
+	cfg, err := config.Load("", []string{"X=1"})
+	if err != nil {
+		t.Fatalf("loading default config: %v", err)
+	}
+	sims.Configure(&cfg)
+	cfg.NATS.StoreDir = t.TempDir()
+	cfg.Salesforce.ReplayPreset = "earliest"
+	cfg.SAPWorker.Settle = time.Second
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := allinone.Start(ctx, cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatalf("starting pipeline: %v", err)
+	}
+	c := &capture{}
+	sub, err := p.Conn.Subscribe("sfsap.>", func(m *nats.Msg) {
+		c.mu.Lock()
+		c.msgs = append(c.msgs, m)
+		c.mu.Unlock()
+	})
+	if err != nil {
+		t.Fatalf("subscribing: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := p.Run(ctx); err != nil {
+			t.Errorf("pipeline stopped with error: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		_ = sub.Unsubscribe()
+		cancel()
+		<-done
+		p.Close()
+	})
+	return &bundle{sims: sims, pipeline: p, captured: c}
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func TestDemoAccountsEndToEnd(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+
+	sum, err := allinone.Demo(context.Background(), b.pipeline.JS, b.sims, 60*time.Second)
+	if err != nil {
+		t.Fatalf("Demo: %v", err)
+	}
+	if sum.Duplicates != 0 {
+		t.Errorf("duplicates = %d, want 0", sum.Duplicates)
+	}
+	if sum.Pending != 0 {
+		t.Errorf("pending = %d, want 0: every conversion must end synced or failed", sum.Pending)
+	}
+	if sum.Synced+sum.Failed != sum.Converted {
+		t.Errorf("synced %d + failed %d != converted %d", sum.Synced, sum.Failed, sum.Converted)
+	}
+	if sum.Synced != sum.SAPCustomers {
+		t.Errorf("synced %d accounts but SAP holds %d customers", sum.Synced, sum.SAPCustomers)
+	}
+	if sum.Synced < 8 {
+		t.Errorf("synced = %d, want at least 8 of the demo accounts", sum.Synced)
+	}
+	if sum.Failed < 3 {
+		t.Errorf("failed = %d, want the 3 demo accounts with bad data to fail", sum.Failed)
+	}
+	if sum.Skipped != 1 {
+		t.Errorf("skipped = %d, want 1 (the Partner account is not a conversion)", sum.Skipped)
+	}
+
+	store := b.sims.Salesforce.Store()
+	for _, d := range sum.Details {
+		rec, ok := store.Get(d.ID)
+		if !ok {
+			t.Fatalf("account %s missing from the simulator", d.ID)
+		}
+		switch d.Outcome {
+		case "synced":
+			cust, found := b.sims.SAP.Customer(d.SAPCustomer)
+			if !found {
+				t.Errorf("%s: Salesforce has SAP number %q that SAP does not know", d.Name, d.SAPCustomer)
+				continue
+			}
+			if !strings.EqualFold(cust.ExternalRef, d.ID) {
+				t.Errorf("%s: SAP customer %s has external ref %q, want %s", d.Name, d.SAPCustomer, cust.ExternalRef, d.ID)
+			}
+			if n := b.sims.SAP.CountByExternalRef(d.ID); n != 1 {
+				t.Errorf("%s: SAP has %d customers for the account, want 1", d.Name, n)
+			}
+			if rec["SAP_Sync_Status__c"] != "Synced" {
+				t.Errorf("%s: status field = %v, want Synced", d.Name, rec["SAP_Sync_Status__c"])
+			}
+		case "failed":
+			if d.SAPCustomer != "" {
+				t.Errorf("%s failed but has SAP number %q", d.Name, d.SAPCustomer)
+			}
+			if rec["SAP_Sync_Status__c"] != "Failed" {
+				t.Errorf("%s: status field = %v, want Failed", d.Name, rec["SAP_Sync_Status__c"])
+			}
+			if msg, _ := rec["SAP_Sync_Error__c"].(string); len(msg) < 20 {
+				t.Errorf("%s: error field = %q, want a readable reason", d.Name, msg)
+			}
+			if n := b.sims.SAP.CountByExternalRef(d.ID); n != 0 {
+				t.Errorf("%s failed but SAP has %d customers for it", d.Name, n)
+			}
+		case "skipped":
+			if _, has := rec["SAP_ID__c"]; has && rec["SAP_ID__c"] != nil {
+				t.Errorf("%s was skipped but has an SAP number %v", d.Name, rec["SAP_ID__c"])
+			}
+		}
+	}
+}
+
+func TestProducedMessagesMatchSchemas(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	if _, err := allinone.Demo(context.Background(), b.pipeline.JS, b.sims, 60*time.Second); err != nil {
+		t.Fatalf("Demo: %v", err)
+	}
+	// The dead letters and results of the last accounts may still be in
+	// flight on the plain subscription; give them a moment.
+	time.Sleep(200 * time.Millisecond)
+
+	seen := map[string]int{}
+	for _, m := range b.captured.all() {
+		if strings.HasPrefix(m.Subject, "$") {
+			continue
+		}
+		if err := schemas.Validate(m.Data); err != nil {
+			t.Errorf("message on %s: %v\n%s", m.Subject, err, m.Data)
+		}
+		kind := strings.Join(strings.Split(m.Subject, ".")[:3], ".")
+		seen[kind]++
+	}
+	for _, kind := range []string{"sfsap.cdc.account", "sfsap.sap.create", "sfsap.sf.writeback", "sfsap.dlq.sapworker", "sfsap.result.synced", "sfsap.result.failed"} {
+		if seen[kind] == 0 {
+			t.Errorf("no message seen on %s.*; captured %v", kind, seen)
+		}
+	}
+}
