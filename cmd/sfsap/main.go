@@ -33,12 +33,23 @@ func run(ctx context.Context, args []string) error {
 	dataDir := fs.String("data", "", "folder of the embedded NATS server's JetStream store (default sfsap-data; the demo uses a temporary folder)")
 	timeout := fs.Duration("timeout", 60*time.Second, "with --demo, how long to wait for every conversion's outcome")
 	verbose := fs.Bool("v", false, "with --demo, also log every step as JSON on stderr")
+	provision := fs.Bool("provision", false, "create or update the JetStream streams, consumers and key-value buckets on the server at nats.url, then exit; the NATS user needs permission to manage them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg, err := config.Load(*configPath, nil)
 	if err != nil {
 		return err
+	}
+	if *provision {
+		cfg.NATS.SkipTopology = false
+		nc, _, err := setup.NATS(ctx, cfg.NATS, cfg.Topology, "provisioner", setup.Logger("sfsap"))
+		if err != nil {
+			return err
+		}
+		nc.Close()
+		fmt.Println("sfsap: JetStream streams, consumers and key-value buckets are in place")
+		return nil
 	}
 	if *dataDir != "" {
 		cfg.NATS.StoreDir = *dataDir

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -53,6 +54,24 @@ type NATS struct {
 	CredsFile string `yaml:"creds_file"`
 	// CAFile is a PEM bundle of the CAs that sign the server certificate.
 	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a PEM client certificate and its key, for
+	// servers that require TLS client authentication.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// Domain is the JetStream domain that holds sfsap's streams. Set it
+	// when the service connects to a leaf node whose hub runs JetStream
+	// under that domain. Defaults to empty: the connected server's own
+	// JetStream.
+	Domain string `yaml:"domain"`
+	// InboxPrefix replaces _INBOX as the prefix of reply subjects, so the
+	// server can allow each user to subscribe to its own replies only.
+	// Defaults to _INBOX.
+	InboxPrefix string `yaml:"inbox_prefix"`
+	// SkipTopology stops the service from creating or updating streams,
+	// consumers and buckets at start. Set it when the NATS user may not
+	// change them and a provisioner (sfsap --provision) created them.
+	// Defaults to false.
+	SkipTopology bool `yaml:"skip_topology"`
 }
 
 // Salesforce configures the Salesforce side.
@@ -150,6 +169,12 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.NATS.URL); err != nil || u.Host == "" {
 			errs = append(errs, fmt.Errorf("nats.url %q is not a valid URL: use the form nats://host:4222", c.NATS.URL))
 		}
+	}
+	if (c.NATS.CertFile == "") != (c.NATS.KeyFile == "") {
+		errs = append(errs, errors.New("nats.cert_file and nats.key_file must be set together: set both for TLS client authentication, or neither"))
+	}
+	if strings.ContainsAny(c.NATS.InboxPrefix, "*> \t") || strings.HasSuffix(c.NATS.InboxPrefix, ".") {
+		errs = append(errs, fmt.Errorf("nats.inbox_prefix %q is invalid: use subject tokens without wildcards or a trailing dot, such as _INBOX_sapworker", c.NATS.InboxPrefix))
 	}
 	switch c.Salesforce.ReplayPreset {
 	case "latest", "earliest":

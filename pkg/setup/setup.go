@@ -53,8 +53,8 @@ func SignalContext() (context.Context, context.CancelFunc) {
 }
 
 // NATS connects to the configured server, opens JetStream and creates the
-// topology. The connection retries until the server is up, so services can
-// start before it.
+// topology, unless c.SkipTopology is set. The connection retries until the
+// server is up, so services can start before it.
 func NATS(ctx context.Context, c config.NATS, topo bus.Topology, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
 	if c.URL == "" {
 		return nil, nil, errors.New("nats.url is empty: set it (or SFSAP_NATS_URL) to the server, such as nats://127.0.0.1:4222")
@@ -80,14 +80,23 @@ func NATS(ctx context.Context, c config.NATS, topo bus.Topology, name string, lo
 	if c.CAFile != "" {
 		opts = append(opts, nats.RootCAs(c.CAFile))
 	}
+	if c.CertFile != "" {
+		opts = append(opts, nats.ClientCert(c.CertFile, c.KeyFile))
+	}
+	if c.InboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(c.InboxPrefix))
+	}
 	nc, err := nats.Connect(c.URL, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", c.URL, err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := JetStream(nc, c.Domain)
 	if err != nil {
 		nc.Close()
-		return nil, nil, fmt.Errorf("opening JetStream: %w", err)
+		return nil, nil, err
+	}
+	if c.SkipTopology {
+		return nc, js, nil
 	}
 	// The server may still be starting; retry the topology for a while.
 	deadline := time.Now().Add(30 * time.Second)
@@ -106,6 +115,22 @@ func NATS(ctx context.Context, c config.NATS, topo bus.Topology, name string, lo
 		return nil, nil, err
 	}
 	return nc, js, nil
+}
+
+// JetStream opens JetStream on nc, in the given domain when it is not
+// empty.
+func JetStream(nc *nats.Conn, domain string) (jetstream.JetStream, error) {
+	var js jetstream.JetStream
+	var err error
+	if domain == "" {
+		js, err = jetstream.New(nc)
+	} else {
+		js, err = jetstream.NewWithDomain(nc, domain)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening JetStream (domain %q): %w", domain, err)
+	}
+	return js, nil
 }
 
 // Salesforce logs in to Salesforce.
