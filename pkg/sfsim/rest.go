@@ -127,6 +127,9 @@ func (s *Server) handleData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if !s.wait(r) {
+		return
+	}
 	req := dataRequest{version: version, rel: rel, userID: userID}
 	next := func(w http.ResponseWriter, r *http.Request) { s.routeData(w, r, req) }
 	if f, ok := s.faults.take(r.Method, rel, pathAccountID(rel)); ok {

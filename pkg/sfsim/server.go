@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -58,6 +59,10 @@ type Options struct {
 	// Logger receives the simulator's own errors. Defaults to discarding
 	// them.
 	Logger *slog.Logger
+	// Latency is added to every data API request, as the time Salesforce
+	// takes to serve it. Login and CometD requests are not delayed.
+	// Defaults to 0. SetLatency changes it while the server runs.
+	Latency time.Duration
 }
 
 // DefaultIntegrationUserID is the user that tokens are issued to when
@@ -112,6 +117,7 @@ type Server struct {
 	cursors  map[string]*queryCursor
 	cursorN  int64
 	fieldSet *fieldCache
+	latency  atomic.Int64
 }
 
 // New returns a server over an empty Store. Call Start to listen, or
@@ -126,6 +132,7 @@ func New(opts Options) *Server {
 		calls:    map[string]int{},
 		cursors:  map[string]*queryCursor{},
 	}
+	s.latency.Store(int64(s.opts.Latency))
 	s.grants = map[string]GrantFunc{
 		"client_credentials": s.clientCredentialsGrant,
 		"password":           s.passwordGrant,
