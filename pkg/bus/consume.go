@@ -7,10 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// RetryError asks the consumer loop to redeliver the message after a delay.
+// RetryError makes the consumer loop redeliver the message after a delay.
 type RetryError struct {
 	Err   error
 	After time.Duration
@@ -22,9 +23,9 @@ func (e *RetryError) Unwrap() error { return e.Err }
 // Retry wraps err so the message is redelivered after the given delay.
 func Retry(err error, after time.Duration) error { return &RetryError{Err: err, After: after} }
 
-// DoneError tells the consumer loop that the handler has dealt with a
-// failure for good, usually by dead-lettering it, so the message is
-// terminated and never redelivered.
+// DoneError marks a failure that the handler has dealt with for good,
+// usually by dead-lettering it. The consumer loop terminates the message,
+// so it is never redelivered.
 type DoneError struct{ Err error }
 
 func (e *DoneError) Error() string { return e.Err.Error() }
@@ -179,23 +180,23 @@ func graceContext(ctx context.Context, grace time.Duration) (context.Context, co
 	}
 }
 
-// fetch pulls up to n messages, waiting at most FetchWait. Messages that
-// arrive after ctx ended are handed back at once with a nak.
+// fetch returns up to n messages: those available at once, or else the
+// first one to arrive within FetchWait together with any that are then
+// available. It never holds a pull request open past what it returns.
+// Messages that arrive after ctx ended are handed back with a nak.
 func fetch(ctx context.Context, cons jetstream.Consumer, opts RunOptions, n int) []jetstream.Msg {
-	batch, err := cons.Fetch(n, jetstream.FetchMaxWait(opts.FetchWait))
-	if err != nil {
-		if ctx.Err() == nil {
-			opts.Logger.Warn(opts.Name+": fetching messages failed", "error", err)
-			sleep(ctx, time.Second)
+	ms, err := collect(cons.FetchNoWait(n))
+	if err == nil && len(ms) == 0 {
+		ms, err = collect(cons.Fetch(1, jetstream.FetchMaxWait(opts.FetchWait)))
+		if err == nil && len(ms) == 1 && n > 1 {
+			var more []jetstream.Msg
+			more, err = collect(cons.FetchNoWait(n - 1))
+			ms = append(ms, more...)
 		}
-		return nil
 	}
-	var ms []jetstream.Msg
-	for m := range batch.Messages() {
-		ms = append(ms, m)
-	}
-	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && ctx.Err() == nil {
-		opts.Logger.Warn(opts.Name+": fetch ended with an error", "error", err)
+	if err != nil && ctx.Err() == nil {
+		opts.Logger.Warn(opts.Name+": fetching messages failed", "error", err)
+		sleep(ctx, time.Second)
 	}
 	if ctx.Err() != nil {
 		for _, m := range ms {
@@ -204,6 +205,20 @@ func fetch(ctx context.Context, cons jetstream.Consumer, opts RunOptions, n int)
 		return nil
 	}
 	return ms
+}
+
+func collect(batch jetstream.MessageBatch, err error) ([]jetstream.Msg, error) {
+	if err != nil {
+		return nil, err
+	}
+	var ms []jetstream.Msg
+	for m := range batch.Messages() {
+		ms = append(ms, m)
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) {
+		return ms, err
+	}
+	return ms, nil
 }
 
 // Settle acks, naks or terminates m according to the handler's result.

@@ -77,8 +77,9 @@ type NATS struct {
 // Salesforce configures the Salesforce side.
 type Salesforce struct {
 	sfclient.Config `yaml:",inline"`
-	// ReplayPreset is where a listener without a stored position starts:
-	// "latest" (new events only) or "earliest" (all retained events).
+	// ReplayPreset is the starting point of a listener without a stored
+	// position: "latest" (new events only) or "earliest" (all retained
+	// events).
 	// Defaults to latest.
 	ReplayPreset string `yaml:"replay_preset"`
 }
@@ -101,9 +102,9 @@ type SAP struct {
 	ECC     ecc.Config    `yaml:"ecc"`
 }
 
-// Load reads the YAML file at path (none when path is empty), applies
-// environment overrides from env (os.Environ form; nil means the process
-// environment), fills defaults and validates the result.
+// Load reads the YAML file at path, applies the environment overrides in
+// env and fills defaults, then validates the result. An empty path reads no
+// file. env has the os.Environ form, and nil means the process environment.
 func Load(path string, env []string) (Config, error) {
 	var c Config
 	if path != "" {

@@ -15,7 +15,7 @@ import (
 	"github.com/sfsap/sfsap/pkg/ops"
 )
 
-// Deps are what every service binary needs before it builds its service.
+// Deps are the parts every service binary needs to build its service.
 type Deps struct {
 	Config config.Config
 	Log    *slog.Logger
