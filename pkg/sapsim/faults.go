@@ -44,9 +44,9 @@ func (s *Server) SetLatency(fm string, d time.Duration) {
 	s.faults.latencies[fm] = d
 }
 
-// InjectLockErrors makes the next n creates, through the BAPI or the
-// create wrapper, fail with RETURN message E MC 601 (the customer is
-// locked by another user), which is transient.
+// InjectLockErrors makes the next n creates, through the BAPI, the
+// create wrapper or the OData deep insert, fail with message E MC 601
+// (the customer is locked by another user), which is transient.
 func (s *Server) InjectLockErrors(n int) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
@@ -58,7 +58,10 @@ func (s *Server) InjectLockErrors(n int) {
 // or A makes the create fail and any other type replaces the RETURN of a
 // create that succeeds. BAPI_CUSTOMER_FIND returns m and no result rows.
 // BAPI_CUSTOMER_GETDETAIL2 returns m and no address. The other functions
-// return m and otherwise work as usual.
+// return m and otherwise work as usual. For ODataCreate, type E or A fails
+// the deep insert with an OData error, and any other type comes back in
+// the sap-message header of the 201 response. For ODataQuery, m fails
+// the read.
 func (s *Server) InjectReturn(fm string, n int, m sap.Message) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
@@ -90,8 +93,8 @@ func (s *Server) InjectFault(fm string, n int, text string) {
 }
 
 // InjectTimeoutAfterCommit makes the next n calls that commit a customer
-// (the create wrapper, BAPI_TRANSACTION_COMMIT, or the BAPI with
-// AutoCommit) commit and then keep the response back. With a positive
+// (the create wrapper, BAPI_TRANSACTION_COMMIT, the BAPI with AutoCommit,
+// or the OData deep insert) commit and then keep the response back. With a positive
 // hold the response follows after hold, unless the client gave up first.
 // With hold 0 the connection is dropped. Either way the customer exists,
 // though the client never learns its number.

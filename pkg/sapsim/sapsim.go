@@ -7,6 +7,11 @@
 // rules, and the reference customer per sales area. They are buffered
 // until a commit.
 //
+// The same server also simulates S/4HANA's OData V2 service
+// API_BUSINESS_PARTNER below ODataServicePath, with CSRF tokens, and a
+// REST gateway below RESTServicesPath (see odata.go and restgw.go).
+// Creates through every path land in one customer master.
+//
 // Tests drive faults through the Inject and Set methods and inspect the
 // resulting customer master through Customers, CountByExternalRef and
 // Calls.
@@ -92,6 +97,8 @@ type Options struct {
 	// "latin1") for a Latin-1 system, and utf-8 for any other value.
 	// Defaults to utf-8.
 	ResponseCharset string
+	// OData configures the OData service.
+	OData ODataOptions
 	// Logger receives a line per call and per committed customer.
 	// Defaults to discarding them.
 	Logger *slog.Logger
@@ -186,6 +193,7 @@ type Server struct {
 	sessions   map[string]*session
 	calls      map[string]int
 	faults     *faults
+	odata      odataState
 
 	listener  net.Listener
 	http      *http.Server
@@ -257,8 +265,17 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// ServeHTTP serves the SOAP-RFC handler.
+// ServeHTTP serves the SOAP-RFC handler, the OData service and the REST
+// gateway.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == ODataServicePath || strings.HasPrefix(r.URL.Path, ODataServicePath+"/"):
+		s.serveOData(w, r)
+		return
+	case strings.HasPrefix(r.URL.Path, RESTServicesPath):
+		s.serveREST(w, r)
+		return
+	}
 	if r.URL.Path != HandlerPath && r.URL.Path != HandlerPath+"/" {
 		http.NotFound(w, r)
 		return
