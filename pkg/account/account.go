@@ -43,6 +43,16 @@ type Fields struct {
 	// SyncError holds the reason of the last failure, readable by a sales
 	// rep. Defaults to SAP_Sync_Error__c.
 	SyncError string `yaml:"sync_error"`
+	// SyncAttempts holds the number of SAP create attempts of the last
+	// sync (a Number field). Defaults to SAP_Sync_Attempts__c.
+	SyncAttempts string `yaml:"sync_attempts"`
+	// LastSync holds the time sfsap last wrote a sync outcome (a DateTime
+	// field). Defaults to SAP_Last_Sync__c.
+	LastSync string `yaml:"last_sync"`
+	// CorrelationID holds the id that ties the sync's messages, ledger
+	// entry and audit trail together, so support can trace it. Defaults to
+	// SAP_Correlation_Id__c.
+	CorrelationID string `yaml:"correlation_id"`
 	// CompanyCode, SalesOrg, DistributionChannel and Division hold the SAP
 	// organisational data for the customer. Empty means the mapping's
 	// default applies. Default to SAP_Company_Code__c, SAP_Sales_Org__c,
@@ -62,12 +72,19 @@ func DefaultFields() Fields {
 		SAPID:               "SAP_ID__c",
 		SyncStatus:          "SAP_Sync_Status__c",
 		SyncError:           "SAP_Sync_Error__c",
+		SyncAttempts:        "SAP_Sync_Attempts__c",
+		LastSync:            "SAP_Last_Sync__c",
+		CorrelationID:       "SAP_Correlation_Id__c",
 		CompanyCode:         "SAP_Company_Code__c",
 		SalesOrg:            "SAP_Sales_Org__c",
 		DistributionChannel: "SAP_Distribution_Channel__c",
 		Division:            "SAP_Division__c",
 	}
 }
+
+// Disabled is the field name that turns off an optional sync field
+// (SyncAttempts, LastSync or CorrelationID) for orgs that lack it.
+const Disabled = "-"
 
 // WithDefaults returns f with every empty name replaced by its default,
 // except Language, which has no default field.
@@ -81,12 +98,33 @@ func (f Fields) WithDefaults() Fields {
 	set(&f.SAPID, d.SAPID)
 	set(&f.SyncStatus, d.SyncStatus)
 	set(&f.SyncError, d.SyncError)
+	set(&f.SyncAttempts, d.SyncAttempts)
+	set(&f.LastSync, d.LastSync)
+	set(&f.CorrelationID, d.CorrelationID)
 	set(&f.CompanyCode, d.CompanyCode)
 	set(&f.SalesOrg, d.SalesOrg)
 	set(&f.DistributionChannel, d.DistributionChannel)
 	set(&f.Division, d.Division)
 	return f
 }
+
+// Custom returns the custom field names in use: every set name except
+// Disabled ones, in declaration order.
+func (f Fields) Custom() []string {
+	var out []string
+	for _, name := range []string{
+		f.SAPID, f.SyncStatus, f.SyncError, f.SyncAttempts, f.LastSync, f.CorrelationID,
+		f.CompanyCode, f.SalesOrg, f.DistributionChannel, f.Division, f.Language,
+	} {
+		if name != "" && name != Disabled {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Enabled reports whether an optional field name is set and not Disabled.
+func Enabled(name string) bool { return name != "" && name != Disabled }
 
 // Sync statuses written to the status field.
 const (

@@ -13,8 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -216,22 +214,4 @@ func (c *Client) send(ctx context.Context, method, url, sid string, payload []by
 		return 0, nil, fmt.Errorf("reading the response to %s %s: %w", method, url, err)
 	}
 	return resp.StatusCode, respBody, nil
-}
-
-// recordUsage stores the api-usage=used/limit part of a Sforce-Limit-Info
-// header such as "api-usage=18/5000; api-bursts=1/750".
-func (c *Client) recordUsage(header string) {
-	for part := range strings.SplitSeq(header, ";") {
-		value, ok := strings.CutPrefix(strings.TrimSpace(part), "api-usage=")
-		if !ok {
-			continue
-		}
-		usedText, limitText, ok := strings.Cut(value, "/")
-		used, errUsed := strconv.ParseInt(usedText, 10, 64)
-		limit, errLimit := strconv.ParseInt(limitText, 10, 64)
-		if ok && errUsed == nil && errLimit == nil {
-			c.apiUsed.Store(used)
-			c.apiLimit.Store(limit)
-		}
-	}
 }

@@ -65,7 +65,7 @@ func (s *Server) fields() *fieldCache {
 	}
 	d := account.DefaultFields()
 	order := slices.Clone(standardFields)
-	extra := []string{d.SAPID, d.SyncStatus, d.SyncError, d.CompanyCode, d.SalesOrg, d.DistributionChannel, d.Division}
+	extra := d.Custom()
 	extra = append(extra, s.opts.CustomFields...)
 	extra = append(extra, s.store.FieldNames()...)
 	byName := make(map[string]string, len(order)+len(extra))
