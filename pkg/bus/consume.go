@@ -9,6 +9,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sfsap/sfsap/pkg/metrics"
+	"github.com/sfsap/sfsap/pkg/tracing"
 )
 
 // RetryError makes the consumer loop redeliver the message after a delay.
@@ -89,7 +92,9 @@ type Handler func(ctx context.Context, m jetstream.Msg) error
 type BatchHandler func(ctx context.Context, ms []jetstream.Msg)
 
 // Run pulls messages from cons and calls h for each, with up to
-// Concurrency handlers at once, until ctx ends. Then it stops pulling and
+// Concurrency handlers at once, until ctx ends. Each handler's context
+// carries a span that continues the trace of the message's traceparent
+// header. Then it stops pulling and
 // waits up to Grace for in-flight handlers before it returns. Only the
 // messages it fetched are in flight, so nothing is left buffered.
 func Run(ctx context.Context, cons jetstream.Consumer, opts RunOptions, h Handler) error {
@@ -124,7 +129,10 @@ func Run(ctx context.Context, cons jetstream.Consumer, opts RunOptions, h Handle
 		for _, m := range ms {
 			wg.Go(func() {
 				defer func() { <-slots }()
-				Settle(hctx, m, h(hctx, m), opts)
+				mctx, span := tracing.StartConsumer(hctx, m.Headers(), opts.Name, m.Subject())
+				err := h(mctx, m)
+				Settle(mctx, m, err, opts)
+				tracing.End(span, err)
 			})
 		}
 		if ctx.Err() != nil {
@@ -228,14 +236,18 @@ func Settle(ctx context.Context, m jetstream.Msg, err error, opts RunOptions) {
 	var done *DoneError
 	switch {
 	case err == nil:
+		metrics.Handled(opts.Name, metrics.HandledAck)
 		if aerr := m.DoubleAck(ctx); aerr != nil {
 			opts.Logger.Warn(opts.Name+": ack failed; the message will be redelivered", "subject", m.Subject(), "error", aerr)
 		}
 	case errors.As(err, &done):
+		metrics.Handled(opts.Name, metrics.HandledTerm)
 		_ = m.TermWithReason(truncate(done.Error(), 200))
 	case errors.As(err, &retry):
+		metrics.Handled(opts.Name, metrics.HandledRetry)
 		_ = m.NakWithDelay(retry.After)
 	default:
+		metrics.Handled(opts.Name, metrics.HandledNak)
 		delivery := uint64(1)
 		if meta, merr := m.Metadata(); merr == nil {
 			delivery = meta.NumDelivered

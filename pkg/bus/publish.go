@@ -10,7 +10,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/sfsap/sfsap/pkg/metrics"
 	"github.com/sfsap/sfsap/pkg/msg"
+	"github.com/sfsap/sfsap/pkg/tracing"
 )
 
 // Header names sfsap sets on its messages.
@@ -29,8 +31,9 @@ var ErrAlreadyPending = errors.New("bus: a message for this subject is already p
 
 // Publish encodes v as JSON and publishes it to subject, waiting for the
 // stream's acknowledgement. A non-empty msgID makes JetStream drop
-// duplicates within the stream's duplicate window. It returns
-// ErrAlreadyPending when a per-subject limit rejects the message.
+// duplicates within the stream's duplicate window. The message's
+// traceparent header continues the trace in ctx, or starts a new one. It
+// returns ErrAlreadyPending when a per-subject limit rejects the message.
 func Publish(ctx context.Context, js jetstream.JetStream, subject string, v any, msgID string, header nats.Header) (*jetstream.PubAck, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -46,6 +49,9 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject string, v any,
 	if s := schemaOf(v); s != "" {
 		m.Header.Set(HeaderSchema, s)
 	}
+	ctx, span := tracing.StartPublish(ctx, subject)
+	defer span.End()
+	tracing.Inject(ctx, m.Header)
 	var opts []jetstream.PublishOpt
 	if msgID != "" {
 		opts = append(opts, jetstream.WithMsgID(msgID))
@@ -58,9 +64,23 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject string, v any,
 		if isPerSubjectLimit(err) {
 			return nil, ErrAlreadyPending
 		}
+		tracing.End(span, err)
 		return nil, fmt.Errorf("publishing to %s: %w", subject, err)
 	}
+	if !ack.Duplicate {
+		countPublished(subject)
+	}
 	return ack, nil
+}
+
+// countPublished updates the generic message counters, and the dead-letter
+// counter for subjects under sfsap.dlq.
+func countPublished(subject string) {
+	kind := tracing.SubjectKind(subject)
+	metrics.Published(kind)
+	if stage, ok := strings.CutPrefix(kind, "sfsap.dlq."); ok {
+		metrics.DeadLetter(stage)
+	}
 }
 
 func isPerSubjectLimit(err error) bool {
@@ -114,7 +134,9 @@ func DeadLetter(ctx context.Context, js jetstream.JetStream, m jetstream.Msg, dl
 	msgID := ""
 	if meta, err := m.Metadata(); err == nil {
 		dl.Attempts = int(meta.NumDelivered)
-		msgID = fmt.Sprintf("dlq.%s.%d", meta.Stream, meta.Sequence.Stream)
+		// Several consumers of one stream may each dead-letter a message,
+		// so the consumer is part of the id.
+		msgID = fmt.Sprintf("dlq.%s.%s.%d", meta.Stream, meta.Consumer, meta.Sequence.Stream)
 	}
 	hdr := nats.Header{}
 	if dl.CorrelationID != "" {
