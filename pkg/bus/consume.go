@@ -88,15 +88,17 @@ func (o RunOptions) withDefaults() RunOptions {
 type Handler func(ctx context.Context, m jetstream.Msg) error
 
 // BatchHandler processes a batch of messages and must ack, nak or
-// terminate each one itself, for example with Settle.
+// terminate each one itself, for example with Settle. To continue each
+// message's trace, it starts a span per message with
+// tracing.StartConsumer.
 type BatchHandler func(ctx context.Context, ms []jetstream.Msg)
 
 // Run pulls messages from cons and calls h for each, with up to
-// Concurrency handlers at once, until ctx ends. Each handler's context
-// carries a span that continues the trace of the message's traceparent
-// header. Then it stops pulling and
+// Concurrency handlers at once, until ctx ends. Then it stops pulling and
 // waits up to Grace for in-flight handlers before it returns. Only the
-// messages it fetched are in flight, so nothing is left buffered.
+// messages it fetched are in flight, so nothing is left buffered. Each
+// handler's context carries a span that continues the trace of the
+// message's traceparent header.
 func Run(ctx context.Context, cons jetstream.Consumer, opts RunOptions, h Handler) error {
 	opts = opts.withDefaults()
 	hctx, cancel := graceContext(ctx, opts.Grace)
