@@ -141,6 +141,11 @@ type PubSubStats struct {
 	IdleCloses int
 	// Delivered counts events sent.
 	Delivered int
+	// SchemaRequests counts GetSchema calls.
+	SchemaRequests int
+	// CustomReplayIDs lists the replay_id of every Subscribe stream that
+	// started with the CUSTOM preset, as received.
+	CustomReplayIDs [][]byte
 }
 
 // NewPubSub returns a Pub/Sub API endpoint for the store's change events,
@@ -195,7 +200,12 @@ func (p *PubSub) SchemaJSON() string { return p.schema.json }
 func (p *PubSub) Stats() PubSubStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.stats
+	st := p.stats
+	st.CustomReplayIDs = make([][]byte, len(p.stats.CustomReplayIDs))
+	for i, id := range p.stats.CustomReplayIDs {
+		st.CustomReplayIDs[i] = slices.Clone(id)
+	}
+	return st
 }
 
 // Start listens on addr, 127.0.0.1:0 when empty, and serves in the
@@ -263,6 +273,7 @@ func (p *PubSub) GetTopic(ctx context.Context, req *pb.TopicRequest) (*pb.TopicI
 // GetSchema implements PubSubServer.
 func (p *PubSub) GetSchema(ctx context.Context, req *pb.SchemaRequest) (*pb.SchemaInfo, error) {
 	rpcID := uuid.NewString()
+	p.count(func(st *PubSubStats) { st.SchemaRequests++ })
 	if req.GetSchemaId() != p.schema.id {
 		return nil, unaryError(ctx, codes.NotFound, PubSubErrSchemaNotFound, rpcID,
 			fmt.Sprintf("schema %q not found", req.GetSchemaId()))

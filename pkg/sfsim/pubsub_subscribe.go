@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -89,6 +90,7 @@ func (p *PubSub) startPosition(req *pb.FetchRequest) (int64, error) {
 		return p.store.LatestReplayID(), nil
 	case pb.ReplayPreset_CUSTOM:
 		raw := req.GetReplayId()
+		p.count(func(st *PubSubStats) { st.CustomReplayIDs = append(st.CustomReplayIDs, slices.Clone(raw)) })
 		if len(raw) != 8 {
 			return 0, fmt.Errorf("replay id %x is corrupted: want the %d-byte replay id of a delivered event, got %d bytes", raw, 8, len(raw))
 		}
