@@ -13,6 +13,7 @@ import (
 
 	"github.com/sfsap/sfsap/pkg/config"
 	"github.com/sfsap/sfsap/pkg/setup"
+	"github.com/sfsap/sfsap/pkg/tracing"
 	"github.com/sfsap/sfsap/services/allinone"
 )
 
@@ -54,6 +55,11 @@ func run(ctx context.Context, args []string) error {
 	if *dataDir != "" {
 		cfg.NATS.StoreDir = *dataDir
 	}
+	stopTracing, err := tracing.Setup(ctx, tracing.ConfigFromEnv("allinone", os.Getenv))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
 	log := setup.Logger("sfsap")
 	if *demo && !*verbose && os.Getenv("SFSAP_LOG_LEVEL") == "" {
 		// The report names every failure; logs would repeat them.

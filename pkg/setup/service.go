@@ -13,6 +13,7 @@ import (
 
 	"github.com/sfsap/sfsap/pkg/config"
 	"github.com/sfsap/sfsap/pkg/ops"
+	"github.com/sfsap/sfsap/pkg/tracing"
 )
 
 // Deps are the parts every service binary needs to build its service.
@@ -53,6 +54,11 @@ func runMain(ctx context.Context, name string, args []string, build func(context
 		return err
 	}
 	log := Logger(name)
+	stopTracing, err := tracing.Setup(ctx, tracing.ConfigFromEnv(name, os.Getenv))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
 	nc, js, err := NATS(ctx, cfg.NATS, cfg.Topology, name, log)
 	if err != nil {
 		return err

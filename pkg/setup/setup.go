@@ -22,6 +22,7 @@ import (
 	"github.com/sfsap/sfsap/pkg/cometd"
 	"github.com/sfsap/sfsap/pkg/config"
 	"github.com/sfsap/sfsap/pkg/mapping"
+	"github.com/sfsap/sfsap/pkg/metrics"
 	"github.com/sfsap/sfsap/pkg/sap/ecc"
 	"github.com/sfsap/sfsap/pkg/sap/soaprfc"
 	"github.com/sfsap/sfsap/pkg/sfclient"
@@ -133,11 +134,17 @@ func JetStream(nc *nats.Conn, domain string) (jetstream.JetStream, error) {
 	return js, nil
 }
 
-// Salesforce logs in to Salesforce.
+// Salesforce logs in to Salesforce. The client's API usage is exported
+// as the sfsap_salesforce_api_requests_used and _limit gauges.
 func Salesforce(ctx context.Context, c config.Salesforce, log *slog.Logger) (*sfclient.Client, error) {
 	cfg := c.Config
 	cfg.Logger = log
-	return sfclient.New(ctx, cfg)
+	client, err := sfclient.New(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	metrics.WatchAPIUsage(client.APIUsage)
+	return client, nil
 }
 
 // SAP returns the configured SAP adapter.

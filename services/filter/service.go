@@ -16,8 +16,10 @@ import (
 	"github.com/sfsap/sfsap/pkg/account"
 	"github.com/sfsap/sfsap/pkg/bus"
 	"github.com/sfsap/sfsap/pkg/logkey"
+	"github.com/sfsap/sfsap/pkg/metrics"
 	"github.com/sfsap/sfsap/pkg/msg"
 	"github.com/sfsap/sfsap/pkg/sfid"
+	"github.com/sfsap/sfsap/pkg/tracing"
 )
 
 // Service is the filter.
@@ -102,6 +104,7 @@ func (s *Service) triage(ctx context.Context, c msg.AccountChange) (bool, error)
 	switch c.ChangeType {
 	case msg.ChangeDelete, msg.ChangeGapDelete:
 		// A deleted Account never leads to an SAP call.
+		metrics.ChangeIgnored(metrics.WhyDeleted)
 		return false, s.forgetType(ctx, c.AccountID)
 	case msg.ChangeGapOverflow:
 		since := c.CommitTimestamp.Add(-s.cfg.SweepMargin)
@@ -110,18 +113,25 @@ func (s *Service) triage(ctx context.Context, c msg.AccountChange) (bool, error)
 			return false, err
 		}
 		s.log.Warn("filter: overflow event; swept for customers without an SAP number", "since", since, "jobs", n)
+		metrics.ChangeIgnored(metrics.WhyOverflow)
 		return false, nil
 	case msg.ChangeGapCreate, msg.ChangeGapUpdate, msg.ChangeGapUndelete:
 		return true, nil
 	case msg.ChangeCreate, msg.ChangeUndelete:
 		return s.typeMayConvert(ctx, c)
 	case msg.ChangeUpdate:
-		if s.isEcho(c) || !slices.Contains(c.ChangedFields, "Type") {
+		if s.isEcho(c) {
+			metrics.ChangeIgnored(metrics.WhyEcho)
+			return false, nil
+		}
+		if !slices.Contains(c.ChangedFields, "Type") {
+			metrics.ChangeIgnored(metrics.WhyTypeUnchanged)
 			return false, nil
 		}
 		return s.typeMayConvert(ctx, c)
 	}
 	s.log.Info("filter: ignoring change type", logkey.ChangeType, c.ChangeType, logkey.AccountID, c.AccountID)
+	metrics.ChangeIgnored(metrics.WhyUnknownChange)
 	return false, nil
 }
 
@@ -130,6 +140,7 @@ func (s *Service) triage(ctx context.Context, c msg.AccountChange) (bool, error)
 func (s *Service) typeMayConvert(ctx context.Context, c msg.AccountChange) (bool, error) {
 	newType, ok := c.Fields["Type"].(string)
 	if ok && !slices.Contains(s.cfg.CustomerTypes, newType) {
+		metrics.ChangeIgnored(metrics.WhyNotCustomer)
 		return false, s.rememberType(ctx, c.AccountID, newType)
 	}
 	return true, nil
@@ -177,8 +188,10 @@ func (s *Service) decide(ctx context.Context, cands []candidate) {
 	}
 	for _, c := range cands {
 		a, found := byID[c.change.AccountID]
-		err := s.decideOne(ctx, c, a, found)
-		bus.Settle(ctx, c.m, err, bus.RunOptions{Name: "filter", Logger: s.log})
+		mctx, span := tracing.StartConsumer(ctx, c.m.Headers(), "filter", c.m.Subject())
+		err := s.decideOne(mctx, c, a, found)
+		bus.Settle(mctx, c.m, err, bus.RunOptions{Name: "filter", Logger: s.log})
+		tracing.End(span, err)
 	}
 }
 
@@ -186,6 +199,7 @@ func (s *Service) decideOne(ctx context.Context, c candidate, a account.Account,
 	id := c.change.AccountID
 	if !found {
 		s.log.Info("filter: account not found or deleted; nothing to do", logkey.AccountID, id)
+		metrics.ChangeIgnored(metrics.WhyNotFound)
 		return nil
 	}
 	isCustomer := slices.Contains(s.cfg.CustomerTypes, a.Type)
@@ -196,13 +210,16 @@ func (s *Service) decideOne(ctx context.Context, c candidate, a account.Account,
 	}
 	switch {
 	case !isCustomer:
+		metrics.ChangeIgnored(metrics.WhyNotCustomer)
 		return nil
 	case a.SAPID != "":
 		s.log.Debug("filter: account already has an SAP number", logkey.AccountID, id, logkey.SAPCustomer, a.SAPID)
+		metrics.ChangeIgnored(metrics.WhyHasSAPNumber)
 		return nil
 	case !fromProspect && !gap:
 		s.log.Info("filter: Type changed to a customer value from a value that is not a prospect; not a conversion",
 			logkey.AccountID, id, "previous_type", c.prev, "type", a.Type)
+		metrics.ChangeIgnored(metrics.WhyNotProspect)
 		return nil
 	}
 	reason := msg.ReasonConversion
@@ -229,11 +246,13 @@ func (s *Service) enqueue(ctx context.Context, a account.Account, reason string,
 	_, err := bus.Publish(ctx, s.js, bus.CreateJobSubject(a.ID), job, "", hdr)
 	if errors.Is(err, bus.ErrAlreadyPending) {
 		s.log.Info("filter: create job already pending", logkey.AccountID, a.ID)
+		metrics.ChangeIgnored(metrics.WhyJobPending)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	metrics.JobQueued(reason)
 	s.log.Info("filter: conversion; create job queued", logkey.AccountID, a.ID, "reason", reason, logkey.CorrelationID, job.CorrelationID)
 	return nil
 }
@@ -265,6 +284,7 @@ func (s *Service) forgetType(ctx context.Context, id string) error {
 
 func (s *Service) deadLetter(ctx context.Context, m jetstream.Msg, accountID string, cause error) {
 	s.log.Error("filter: undecodable change event; dead-lettered", logkey.Subject, m.Subject(), logkey.Error, cause)
+	metrics.ChangeIgnored(metrics.WhyDecodingFailed)
 	err := bus.DeadLetter(ctx, s.js, m, msg.DeadLetter{AccountID: orUnknown(accountID), Stage: bus.StageFilter, Reason: cause.Error()})
 	if err != nil {
 		bus.Settle(ctx, m, err, bus.RunOptions{Name: "filter", Logger: s.log})

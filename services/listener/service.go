@@ -9,9 +9,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/sfsap/sfsap/pkg/bus"
 	"github.com/sfsap/sfsap/pkg/logkey"
+	"github.com/sfsap/sfsap/pkg/metrics"
 	"github.com/sfsap/sfsap/pkg/msg"
+	"github.com/sfsap/sfsap/pkg/tracing"
 )
 
 // Service is the listener.
@@ -111,10 +115,15 @@ func (s *Service) publish(ctx context.Context, ev Event) error {
 		}
 	}
 	for _, c := range ev.Changes {
-		_, err := bus.Publish(ctx, s.js, bus.CDCSubject(c.AccountID, c.ChangeType), c, c.DedupID(), nil)
+		// Each account change starts its own trace, which every later
+		// message about it continues.
+		cctx, span := tracing.StartRoot(ctx, "listener change", attribute.String("sfsap.account_id", c.AccountID), attribute.String("sfsap.change_type", c.ChangeType))
+		_, err := bus.Publish(cctx, s.js, bus.CDCSubject(c.AccountID, c.ChangeType), c, c.DedupID(), nil)
+		tracing.End(span, err)
 		if err != nil {
 			return fmt.Errorf("publishing change of %s: %w", c.AccountID, err)
 		}
+		metrics.EventReceived(c.ChangeType)
 		s.log.Debug("listener: change published", logkey.AccountID, c.AccountID, logkey.ChangeType, c.ChangeType)
 	}
 	if len(ev.Position) == 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/sfsap/sfsap/pkg/bus"
 	"github.com/sfsap/sfsap/pkg/ledger"
 	"github.com/sfsap/sfsap/pkg/logkey"
+	"github.com/sfsap/sfsap/pkg/metrics"
 	"github.com/sfsap/sfsap/pkg/msg"
 	"github.com/sfsap/sfsap/pkg/sap"
 	"github.com/sfsap/sfsap/pkg/sfid"
@@ -44,6 +45,7 @@ func New(ctx context.Context, cfg Config, js jetstream.JetStream, adapter sap.Ad
 	if log == nil {
 		log = slog.Default()
 	}
+	adapter = metrics.InstrumentSAP(adapter)
 	return &Service{cfg: cfg, js: js, ledger: ledger.New(kv), sap: adapter, mapper: mapper, log: log, now: time.Now}, nil
 }
 
@@ -243,7 +245,7 @@ func (s *Service) fail(ctx context.Context, j *job, customerNo string, cause err
 	if errors.As(cause, &sapErr) {
 		code = sapErr.Code()
 	}
-	j.log.Error("sapworker: job failed for good; dead-lettered", logkey.Error, cause, logkey.Code, code)
+	j.log.Error("sapworker: job failed for good; dead-lettered", logkey.Error, loggable(cause), logkey.Code, code)
 	id := j.job.AccountID
 	if id == "" {
 		id = "unknown"
