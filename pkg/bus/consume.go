@@ -177,10 +177,28 @@ func runBatches(ctx context.Context, cons jetstream.Consumer, opts RunOptions, m
 	}
 }
 
+type stoppingKey struct{}
+
+// Stopping reports whether the consumer loop that passed ctx to a handler
+// is shutting down. A handler should then start no new slow work, such as
+// an SAP create, and release what it holds instead.
+func Stopping(ctx context.Context) bool {
+	done, _ := ctx.Value(stoppingKey{}).(<-chan struct{})
+	if done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
 // graceContext returns a context for handlers that outlives ctx by grace,
 // so in-flight work can finish after a shutdown signal.
 func graceContext(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
-	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	hctx, cancel := context.WithCancel(context.WithValue(context.WithoutCancel(ctx), stoppingKey{}, ctx.Done()))
 	stop := context.AfterFunc(ctx, func() {
 		time.AfterFunc(grace, cancel)
 	})

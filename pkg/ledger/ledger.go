@@ -4,7 +4,7 @@
 //
 // An account moves through Claimed (a worker holds a lease and may be
 // calling SAP), Created (SAP has the customer), WrittenBack (Salesforce has
-// the number) or Failed (parked with a reason until someone retries it).
+// the number) or Failed (parked with a reason until an operator resets it).
 package ledger
 
 import (
@@ -42,39 +42,17 @@ type Entry struct {
 	// customer up before creating anything.
 	InDoubt bool `json:"in_doubt,omitempty"`
 	// Attempt counts claims, starting at 1.
-	Attempt       int       `json:"attempt"`
-	Reason        string    `json:"reason,omitempty"`
+	Attempt int    `json:"attempt"`
+	Reason  string `json:"reason,omitempty"`
+	// DeadLettered is set when the account's last failure went to the
+	// dead-letter stream. Automatic re-drives skip such an account until
+	// an operator retries it, which calls Reset.
+	DeadLettered  bool      `json:"dead_lettered,omitempty"`
 	CorrelationID string    `json:"correlation_id,omitempty"`
 	UpdatedAt     time.Time `json:"updated_at"`
 	// Revision is the bucket revision the entry was read at.
 	Revision uint64 `json:"-"`
 }
-
-// Errors returned by the ledger.
-var (
-	// ErrHeld means another worker holds a valid claim on the account.
-	ErrHeld = errors.New("ledger: account is claimed by another worker")
-	// ErrClaimLost means the entry changed since the caller read it, so the
-	// caller no longer holds the claim and must not act on it.
-	ErrClaimLost = errors.New("ledger: claim lost")
-	// ErrConflictingCustomer means the account already has a different SAP
-	// customer number. It signals a duplicate and needs an operator.
-	ErrConflictingCustomer = errors.New("ledger: account already has a different SAP customer")
-	// ErrDone means SAP already has the customer; the entry says which.
-	ErrDone = errors.New("ledger: customer already created")
-)
-
-// HeldError is ErrHeld with the time the claim can be taken over.
-type HeldError struct {
-	Owner string
-	Until time.Time
-}
-
-func (e *HeldError) Error() string {
-	return fmt.Sprintf("ledger: account is claimed by %s until %s", e.Owner, e.Until.Format(time.RFC3339))
-}
-
-func (e *HeldError) Is(target error) bool { return target == ErrHeld }
 
 // Ledger reads and moves ledger entries.
 type Ledger struct {
@@ -105,8 +83,9 @@ func (l *Ledger) Get(ctx context.Context, accountID string) (Entry, bool, error)
 }
 
 // Claim takes the account for owner with a lease. It returns ErrDone (with
-// the entry) when the customer exists already, a *HeldError while another
-// claim is valid, and ErrClaimLost when another worker won the race. A
+// the entry) when the customer exists already, ErrFailed (with the entry)
+// for a parked account, a *HeldError while another claim is valid, and
+// ErrClaimLost when another worker won the race. A
 // claim whose previous holder left a create in doubt is only taken after
 // the lease plus settle has passed, so SAP has finished that create and a
 // lookup will see it.
@@ -120,13 +99,10 @@ func (l *Ledger) Claim(ctx context.Context, accountID, owner, correlationID stri
 		switch e.State {
 		case Created, WrittenBack:
 			return e, ErrDone
+		case Failed:
+			return e, ErrFailed
 		case Claimed:
-			free := e.LeaseUntil
-			if e.InDoubt || e.Owner != "" {
-				// The holder may have sent a create before it vanished.
-				free = free.Add(settle)
-			}
-			if now.Before(free) {
+			if free := e.FreeAt(settle); now.Before(free) {
 				return e, &HeldError{Owner: e.Owner, Until: free}
 			}
 		}
@@ -138,6 +114,7 @@ func (l *Ledger) Claim(ctx context.Context, accountID, owner, correlationID stri
 	next.LeaseUntil = now.Add(lease)
 	next.Attempt = e.Attempt + 1
 	next.Reason = ""
+	next.DeadLettered = false
 	if correlationID != "" {
 		next.CorrelationID = correlationID
 	}
@@ -145,6 +122,16 @@ func (l *Ledger) Claim(ctx context.Context, accountID, owner, correlationID stri
 		next.Revision = 0
 	}
 	return l.put(ctx, next, e.Revision, found)
+}
+
+// FreeAt returns when a claimed entry may be taken over: at the end of
+// its lease, plus settle when the holder may have sent a create before it
+// vanished (it left the create in doubt or never released the claim).
+func (e Entry) FreeAt(settle time.Duration) time.Time {
+	if e.InDoubt || e.Owner != "" {
+		return e.LeaseUntil.Add(settle)
+	}
+	return e.LeaseUntil
 }
 
 // Extend renews the caller's lease. It returns ErrClaimLost when the entry
@@ -182,6 +169,7 @@ func (l *Ledger) MarkCreated(ctx context.Context, e Entry, customerNo string) (E
 	next.InDoubt = false
 	next.Owner = ""
 	next.Reason = ""
+	next.DeadLettered = false
 	out, err := l.put(ctx, next, e.Revision, true)
 	if !errors.Is(err, ErrClaimLost) {
 		return out, err
@@ -212,12 +200,15 @@ func (l *Ledger) MarkWrittenBack(ctx context.Context, accountID, customerNo stri
 		e.SAPCustomer = customerNo
 		e.Owner = ""
 		e.InDoubt = false
+		e.DeadLettered = false
+		e.Reason = ""
 		return nil
 	})
 }
 
-// MarkFailed parks the account with a reason. An account that already has
-// a customer keeps its state and number; only the reason is recorded.
+// MarkFailed parks the account with a reason after its failure was
+// dead-lettered. An account that already has a customer keeps its state
+// and number; only the reason and the dead-letter flag are recorded.
 func (l *Ledger) MarkFailed(ctx context.Context, accountID, reason string) error {
 	return l.update(ctx, accountID, func(e *Entry) error {
 		if e.State != Created && e.State != WrittenBack {
@@ -225,8 +216,36 @@ func (l *Ledger) MarkFailed(ctx context.Context, accountID, reason string) error
 		}
 		e.Owner = ""
 		e.Reason = reason
+		e.DeadLettered = true
 		return nil
 	})
+}
+
+// Reset makes a parked account workable again, for an operator's retry. A
+// Failed entry becomes a released claim that the next worker takes at
+// once (after settle when a create was left in doubt), and any entry loses
+// its dead-letter flag, so the reconciler re-drives it again. The reason
+// is recorded. It returns the new entry, or ErrNotFound when the account
+// has no entry.
+func (l *Ledger) Reset(ctx context.Context, accountID, reason string) (Entry, error) {
+	err := l.update(ctx, accountID, func(e *Entry) error {
+		if e.Revision == 0 {
+			return fmt.Errorf("resetting %s: %w", accountID, ErrNotFound)
+		}
+		if e.State == Failed {
+			e.State = Claimed
+			e.Owner = ""
+			e.LeaseUntil = l.now().UTC()
+		}
+		e.DeadLettered = false
+		e.Reason = reason
+		return nil
+	})
+	if err != nil {
+		return Entry{}, err
+	}
+	e, _, err := l.Get(ctx, accountID)
+	return e, err
 }
 
 // update applies fn to the current entry with compare-and-swap, retrying
