@@ -20,8 +20,8 @@ import (
 // instead of hanging. It is a guard, not a latency requirement.
 const eventWait = 30 * time.Second
 
-// simOrg is a simulated org: the REST and OAuth server, which issues
-// tokens, and the Pub/Sub endpoint over the same store, both on 127.0.0.1.
+// simOrg is a simulated org on 127.0.0.1: the HTTP server with OAuth,
+// REST and CometD, and the Pub/Sub endpoint, over the same store.
 type simOrg struct {
 	sf     *sfsim.Server
 	ps     *sfsim.PubSub
@@ -33,6 +33,13 @@ type simOrg struct {
 func startOrg(t *testing.T, opts sfsim.PubSubOptions) *simOrg {
 	t.Helper()
 	sf := sfsim.New(sfsim.Options{})
+	sf.Handle("/cometd/", sfsim.NewCometD(sf.Store(), sfsim.CometDOptions{
+		Authorize: func(r *http.Request) error {
+			_, err := sf.CheckToken(r)
+			return err
+		},
+		ConnectTimeout: time.Second,
+	}))
 	if err := sf.Start("127.0.0.1:0"); err != nil {
 		t.Fatalf("starting Salesforce simulator: %v", err)
 	}

@@ -48,8 +48,8 @@ func ParseSchema(id, schemaJSON string) (*Schema, error) {
 // fields ("TimeOnly") "15:04:05.000Z" strings, so that values match the
 // CometD form after cdc.Event.AccountChanges.
 func (s *Schema) DecodeEvent(payload []byte) (cdc.Event, error) {
-	var raw map[string]any
-	if err := avro.Unmarshal(s.record, payload, &raw); err != nil {
+	raw, err := s.unmarshal(payload)
+	if err != nil {
 		return cdc.Event{}, fmt.Errorf("decoding Avro payload with schema %s: %w", s.ID, err)
 	}
 
@@ -78,6 +78,24 @@ func (s *Schema) DecodeEvent(payload []byte) (cdc.Event, error) {
 	return cdc.Event{Header: header, Fields: fields}, nil
 }
 
+// unmarshal decodes one record that must fill payload exactly.
+// avro.Unmarshal cannot be used, because it ignores a payload that ends
+// early (hamba/avro v2.31.0 drops io.EOF) and one with bytes left over.
+func (s *Schema) unmarshal(payload []byte) (map[string]any, error) {
+	reader := avro.NewReader(nil, 0).Reset(payload)
+	var raw map[string]any
+	reader.ReadVal(s.record, &raw)
+	if reader.Error != nil {
+		return nil, fmt.Errorf("payload of %d bytes is truncated or invalid: %w", len(payload), reader.Error)
+	}
+	var extra [1]byte
+	reader.Read(extra[:])
+	if reader.Error == nil {
+		return nil, fmt.Errorf("payload of %d bytes has data after the record; is the schema the writer's?", len(payload))
+	}
+	return raw, nil
+}
+
 func (s *Schema) decodeHeader(m map[string]any) (cdc.Header, error) {
 	var h cdc.Header
 	var err error
@@ -93,16 +111,16 @@ func (s *Schema) decodeHeader(m map[string]any) (cdc.Header, error) {
 	if h.RecordIDs, err = stringList(m["recordIds"]); err != nil {
 		return h, fmt.Errorf("recordIds: %w", err)
 	}
-	seq, err := toInt64(m["sequenceNumber"])
+	seq, err := headerInt(m, "sequenceNumber")
 	if err != nil {
-		return h, fmt.Errorf("sequenceNumber: %w", err)
+		return h, err
 	}
 	h.SequenceNumber = int(seq)
-	if h.CommitTimestamp, err = toInt64(m["commitTimestamp"]); err != nil {
-		return h, fmt.Errorf("commitTimestamp: %w", err)
+	if h.CommitTimestamp, err = headerInt(m, "commitTimestamp"); err != nil {
+		return h, err
 	}
-	if h.CommitNumber, err = toInt64(m["commitNumber"]); err != nil {
-		return h, fmt.Errorf("commitNumber: %w", err)
+	if h.CommitNumber, err = headerInt(m, "commitNumber"); err != nil {
+		return h, err
 	}
 
 	for _, list := range []struct {
@@ -124,6 +142,20 @@ func (s *Schema) decodeHeader(m map[string]any) (cdc.Header, error) {
 		*list.out = names
 	}
 	return h, nil
+}
+
+// headerInt returns an integer header field, or 0 when the schema has no
+// such field.
+func headerInt(m map[string]any, key string) (int64, error) {
+	v, ok := m[key]
+	if !ok {
+		return 0, nil
+	}
+	n, err := toInt64(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", key, err)
+	}
+	return n, nil
 }
 
 // dataType returns the Salesforce data type from a field's doc, such as
