@@ -18,6 +18,8 @@ import (
 
 	"github.com/sfsap/sfsap/pkg/bus"
 	"github.com/sfsap/sfsap/pkg/sap/ecc"
+	"github.com/sfsap/sfsap/pkg/sap/odata"
+	"github.com/sfsap/sfsap/pkg/sap/restgw"
 	"github.com/sfsap/sfsap/pkg/sfclient"
 	"github.com/sfsap/sfsap/services/filter"
 	"github.com/sfsap/sfsap/services/listener"
@@ -86,8 +88,9 @@ type Salesforce struct {
 
 // SAP configures the SAP side.
 type SAP struct {
-	// Adapter selects the access path. Only "ecc" (SOAP-RFC) is built in.
-	// Defaults to ecc.
+	// Adapter selects the access path: "ecc" (SOAP-RFC), "s4" (OData
+	// API_BUSINESS_PARTNER) or "rest" (a REST gateway service). Defaults
+	// to ecc.
 	Adapter string `yaml:"adapter"`
 	// URL is the SAP system's HTTP base, such as https://sap.example:44300.
 	URL string `yaml:"url"`
@@ -100,7 +103,18 @@ type SAP struct {
 	// Timeout bounds one HTTP call. Defaults to 60s.
 	Timeout time.Duration `yaml:"timeout"`
 	ECC     ecc.Config    `yaml:"ecc"`
+	// S4 configures the "s4" adapter.
+	S4 odata.Config `yaml:"s4"`
+	// REST configures the "rest" adapter.
+	REST restgw.Config `yaml:"rest"`
 }
+
+// SAP adapter names accepted in SAP.Adapter.
+const (
+	AdapterECC  = "ecc"
+	AdapterS4   = "s4"
+	AdapterREST = "rest"
+)
 
 // Load reads the YAML file at path, applies the environment overrides in
 // env and fills defaults, then validates the result. An empty path reads no
@@ -146,6 +160,8 @@ func (c Config) WithDefaults() Config {
 		c.SAP.Timeout = 60 * time.Second
 	}
 	c.SAP.ECC = c.SAP.ECC.WithDefaults()
+	c.SAP.S4 = c.SAP.S4.WithDefaults()
+	c.SAP.REST = c.SAP.REST.WithDefaults()
 	c.Topology = c.Topology.WithDefaults()
 	c.Listener = c.Listener.WithDefaults()
 	c.Filter = c.Filter.WithDefaults()
@@ -182,8 +198,10 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("salesforce.replay_preset %q is invalid: use latest or earliest", c.Salesforce.ReplayPreset))
 	}
-	if c.SAP.Adapter != "ecc" {
-		errs = append(errs, fmt.Errorf("sap.adapter %q is not supported: use ecc", c.SAP.Adapter))
+	switch c.SAP.Adapter {
+	case AdapterECC, AdapterS4, AdapterREST:
+	default:
+		errs = append(errs, fmt.Errorf("sap.adapter %q is not supported: use %s, %s or %s", c.SAP.Adapter, AdapterECC, AdapterS4, AdapterREST))
 	}
 	if c.SAP.URL != "" {
 		if u, err := url.Parse(c.SAP.URL); err != nil || u.Scheme == "" || u.Host == "" {
@@ -193,7 +211,7 @@ func (c Config) Validate() error {
 	if c.SAPWorker.Lease <= c.SAP.Timeout {
 		errs = append(errs, fmt.Errorf("sapworker.lease %s must be longer than sap.timeout %s, or a claim could expire during a create", c.SAPWorker.Lease, c.SAP.Timeout))
 	}
-	for _, v := range []interface{ Validate() error }{c.SAP.ECC, c.Filter, c.SAPWorker, c.Writeback} {
+	for _, v := range []interface{ Validate() error }{c.SAP.ECC, c.SAP.S4, c.SAP.REST, c.Filter, c.SAPWorker, c.Writeback} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}

@@ -23,8 +23,7 @@ import (
 	"github.com/sfsap/sfsap/pkg/config"
 	"github.com/sfsap/sfsap/pkg/mapping"
 	"github.com/sfsap/sfsap/pkg/metrics"
-	"github.com/sfsap/sfsap/pkg/sap/ecc"
-	"github.com/sfsap/sfsap/pkg/sap/soaprfc"
+	"github.com/sfsap/sfsap/pkg/sap/adapters"
 	"github.com/sfsap/sfsap/pkg/sfclient"
 	"github.com/sfsap/sfsap/services/listener"
 )
@@ -147,25 +146,9 @@ func Salesforce(ctx context.Context, c config.Salesforce, log *slog.Logger) (*sf
 	return client, nil
 }
 
-// SAP returns the configured SAP adapter.
-func SAP(c config.SAP, log *slog.Logger) (*ecc.Adapter, error) {
-	if c.URL == "" {
-		return nil, errors.New("sap.url is empty: set it (or SFSAP_SAP_URL) to the SAP system's HTTP address, such as https://sap-host:44300")
-	}
-	opts := []soaprfc.Option{soaprfc.WithTimeout(c.Timeout), soaprfc.WithLanguage(c.Language)}
-	if c.Client != "" {
-		opts = append(opts, soaprfc.WithClient(c.Client))
-	}
-	if c.User != "" {
-		opts = append(opts, soaprfc.WithBasicAuth(c.User, c.Password))
-	}
-	caller, err := soaprfc.New(c.URL, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("sap: %w", err)
-	}
-	cfg := c.ECC
-	cfg.Logger = log
-	return ecc.New(caller, cfg)
+// SAP returns the SAP adapter that c.Adapter selects: ecc, s4 or rest.
+func SAP(c config.SAP, log *slog.Logger) (adapters.Adapter, error) {
+	return adapters.New(c, log)
 }
 
 // Mapping loads the mapping pack: the defaults with the configured files
