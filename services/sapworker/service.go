@@ -99,12 +99,10 @@ func (s *Service) handle(ctx context.Context, m jetstream.Msg) error {
 	if err != nil {
 		return err
 	}
-	if found && (entry.State == ledger.Created || entry.State == ledger.WrittenBack) {
-		j.log.Info("sapworker: customer already created; no SAP call", logkey.SAPCustomer, entry.SAPCustomer)
-		if entry.State == ledger.WrittenBack {
-			return nil
+	if found {
+		if settled, err := s.settled(ctx, j, entry); settled {
+			return err
 		}
-		return s.writeback(ctx, j, entry.SAPCustomer, msg.OutcomeSynced)
 	}
 
 	cust, err := s.mapper.Map(cj.Account)
@@ -115,8 +113,9 @@ func (s *Service) handle(ctx context.Context, m jetstream.Msg) error {
 	entry, err = s.ledger.Claim(ctx, cj.AccountID, s.cfg.WorkerID, cj.CorrelationID, s.cfg.Lease, s.cfg.Settle)
 	var held *ledger.HeldError
 	switch {
-	case errors.Is(err, ledger.ErrDone):
-		return s.writeback(ctx, j, entry.SAPCustomer, msg.OutcomeSynced)
+	case errors.Is(err, ledger.ErrDone), errors.Is(err, ledger.ErrFailed):
+		_, err = s.settled(ctx, j, entry)
+		return err
 	case errors.As(err, &held):
 		wait := max(held.Until.Sub(s.now()), time.Second)
 		j.log.Info("sapworker: account claimed elsewhere; retrying later", "owner", held.Owner, "retry_in", wait)
@@ -127,6 +126,32 @@ func (s *Service) handle(ctx context.Context, m jetstream.Msg) error {
 		return err
 	}
 	return s.createClaimed(ctx, j, entry, cust)
+}
+
+// settled handles a job for an account whose entry needs no SAP call and
+// reports whether it did: a created customer gets at most its write-back,
+// and an account parked in the dead-letter stream waits for an operator.
+func (s *Service) settled(ctx context.Context, j *job, e ledger.Entry) (bool, error) {
+	switch {
+	case e.State == ledger.Failed:
+		j.log.Info("sapworker: account failed earlier and waits for an operator; no SAP call", "reason", e.Reason)
+		return true, nil
+	case e.State != ledger.Created && e.State != ledger.WrittenBack:
+		return false, nil
+	case e.DeadLettered:
+		j.log.Info("sapworker: customer exists but its write-back was dead-lettered; no SAP call", logkey.SAPCustomer, e.SAPCustomer)
+		return true, nil
+	case e.State == ledger.WrittenBack && j.job.Reason == msg.ReasonSweep && j.job.Account.SAPID == "":
+		// A sweep found the Account without the number that was written
+		// back, so someone cleared it in Salesforce.
+		j.log.Warn("sapworker: Salesforce lost the SAP number written earlier; writing it again", logkey.SAPCustomer, e.SAPCustomer)
+		return true, s.writeback(ctx, j, e.SAPCustomer, msg.OutcomeSynced)
+	case e.State == ledger.WrittenBack:
+		j.log.Info("sapworker: customer already created and written back; no SAP call", logkey.SAPCustomer, e.SAPCustomer)
+		return true, nil
+	}
+	j.log.Info("sapworker: customer already created; queuing its write-back, no SAP call", logkey.SAPCustomer, e.SAPCustomer)
+	return true, s.writeback(ctx, j, e.SAPCustomer, msg.OutcomeSynced)
 }
 
 // createClaimed runs lookup and create under a claim, keeping the message
@@ -146,8 +171,22 @@ func (s *Service) createClaimed(ctx context.Context, j *job, entry ledger.Entry,
 		return s.created(ctx, j, hold, no, msg.OutcomeAdopted)
 	}
 
-	if hold.lost() {
-		return bus.Retry(ledger.ErrClaimLost, time.Second)
+	if bus.Stopping(ctx) {
+		// A create started now might outlast the grace period. Hand the
+		// job to another worker instead.
+		j.log.Info("sapworker: shutting down; releasing the claim before the create")
+		s.release(ctx, j, hold, "released at shutdown before the create")
+		return bus.Retry(errStopping, 0)
+	}
+	// Renew the lease now, so it outlives the create's timeout even if no
+	// later renewal gets through: the claim must not pass to another
+	// worker while this create may still commit.
+	if err := hold.extend(ctx, s.ledger, s.cfg.Lease); err != nil {
+		j.log.Warn("sapworker: renewing the lease before the create failed; retrying later", logkey.Error, err)
+		if !errors.Is(err, ledger.ErrClaimLost) {
+			s.release(ctx, j, hold, err.Error())
+		}
+		return bus.Retry(err, time.Second)
 	}
 	callCtx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	res, err := s.sap.Create(callCtx, cust)
@@ -199,6 +238,7 @@ func (s *Service) created(ctx context.Context, j *job, hold *claimHold, customer
 	wctx := context.WithoutCancel(ctx)
 	_, err := s.ledger.MarkCreated(wctx, hold.get(), customerNo)
 	if errors.Is(err, ledger.ErrConflictingCustomer) {
+		metrics.Alarm(metrics.AlarmConflictingCustomer)
 		j.log.Error("sapworker: ALARM: account has two different SAP customers; operator action needed", logkey.SAPCustomer, customerNo, logkey.Error, err)
 		return s.fail(ctx, j, customerNo, err)
 	}
@@ -304,10 +344,23 @@ func (h *claimHold) get() ledger.Entry {
 	return h.entry
 }
 
-func (h *claimHold) lost() bool {
+// extend renews the lease. After ErrClaimLost every later call fails
+// too, since the claim has passed to another worker.
+func (h *claimHold) extend(ctx context.Context, l *ledger.Ledger, lease time.Duration) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.lostFlag
+	if h.lostFlag {
+		return ledger.ErrClaimLost
+	}
+	e, err := l.Extend(context.WithoutCancel(ctx), h.entry, lease)
+	if errors.Is(err, ledger.ErrClaimLost) {
+		h.lostFlag = true
+	}
+	if err != nil {
+		return err
+	}
+	h.entry = e
+	return nil
 }
 
 // keepAlive sends in-progress acks at a third of AckWait and renews the
@@ -324,15 +377,7 @@ func (s *Service) keepAlive(ctx context.Context, j *job, hold *claimHold) func()
 			case <-done:
 				return
 			case <-t.C:
-				hold.mu.Lock()
-				e, err := s.ledger.Extend(context.WithoutCancel(ctx), hold.entry, s.cfg.Lease)
-				if err == nil {
-					hold.entry = e
-				} else if errors.Is(err, ledger.ErrClaimLost) {
-					hold.lostFlag = true
-				}
-				hold.mu.Unlock()
-				if err != nil {
+				if err := hold.extend(ctx, s.ledger, s.cfg.Lease); err != nil {
 					j.log.Warn("sapworker: renewing lease failed", logkey.Error, err)
 				}
 			}
