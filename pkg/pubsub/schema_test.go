@@ -147,8 +147,8 @@ func TestDecodeDocumentedEvents(t *testing.T) {
 			schema:  string(realSchema),
 			want: msg.AccountChange{
 				Schema: msg.SchemaAccountChange, AccountID: "0015f00002JUXA8AAP", ChangeType: "CREATE",
-				ChangedFields: []string{},
-				Fields:        mergeMaps(map[string]any{"Name": "Acme"}, address),
+				ChangedFields:  []string{},
+				Fields:         mergeMaps(map[string]any{"Name": "Acme"}, address),
 				TransactionKey: "00006bec-ce66-0611-9018-30a98446c9f2", SequenceNumber: 1,
 				CommitTimestamp: time.UnixMilli(1714156685000).UTC(), CommitUser: "0055f000005mc66AAA",
 				ChangeOrigin: "com/salesforce/api/soap/60.0;client=SfdcInternalAPI/",
