@@ -41,8 +41,8 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s failed: %s (%s): %s", e.Op, e.Code, e.ErrorCode, e.Message)
 }
 
-// authFailed reports whether the error asks the client to authenticate
-// again.
+// authFailed reports whether Salesforce rejected the credentials, so the
+// client must authenticate again.
 func (e *Error) authFailed() bool {
 	return e.Code == codes.Unauthenticated || strings.Contains(e.ErrorCode, ".auth.")
 }

@@ -130,7 +130,7 @@ func New(cfg Config) (*Client, error) {
 	if len(cfg.CAPEM) > 0 {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(cfg.CAPEM) {
-			return nil, errors.New("pubsub: Config.CAPEM holds no PEM certificate; pass the CA certificate in PEM form or leave it empty for the system roots")
+			return nil, errors.New("pubsub: Config.CAPEM contains no PEM certificate; pass the CA certificate in PEM form or leave it empty for the system roots")
 		}
 		tlsConfig.RootCAs = pool
 	}

@@ -19,7 +19,7 @@ import (
 	pb "github.com/sfsap/sfsap/pkg/pubsub/eventbusv1"
 )
 
-// ReplayPreset is where a subscription without a replay id starts.
+// ReplayPreset is the start of a subscription without a replay id.
 type ReplayPreset int
 
 // Replay presets.
@@ -184,6 +184,10 @@ func (s *subscription) run(ctx context.Context) error {
 	}
 	f := &flow{stream: stream, batch: c.cfg.BatchSize, buffer: c.cfg.BufferSize}
 	if err := f.open(first); err != nil {
+		if errors.Is(err, io.EOF) {
+			// The server ended the stream; Recv returns its status.
+			_, err = stream.Recv()
+		}
 		return s.streamError(stream, start, err)
 	}
 	c.log.Debug("pubsub: stream opened", logkey.ReplayID, hexID(start), "replay_preset", first.ReplayPreset.String())
@@ -209,7 +213,7 @@ func (s *subscription) run(ctx context.Context) error {
 }
 
 // receive reads FetchResponses into items until the stream ends, and
-// asks for more events while the buffer has room. It closes items and
+// requests more events while the buffer has room. It closes items and
 // then sends why the stream ended to done.
 func (s *subscription) receive(ctx context.Context, cancel context.CancelFunc, f *flow, items chan<- item, done chan<- error) {
 	c := s.client
@@ -292,9 +296,9 @@ func (s *subscription) deliver(ctx context.Context, it item) error {
 	}
 }
 
-// event builds the Event of an item. It returns an error only when the
-// schema could not be fetched for a reason that may pass, so the caller
-// retries; a payload that cannot be decoded yields an Event with
+// event builds the Event of an item. It returns an error only when
+// fetching the schema failed for a reason that may pass, so the caller
+// retries. A payload that cannot be decoded yields an Event with
 // DecodeErr.
 func (s *subscription) event(ctx context.Context, it item) (Event, error) {
 	if it.event == nil {
@@ -369,9 +373,9 @@ func (f *flow) handled() {
 	_ = f.topUp() // A failed Send also ends Recv, which reports the cause.
 }
 
-// topUp asks for more events once half the requested ones have arrived,
-// so the server never runs out of credits while the handler keeps up. It
-// asks for no more than the buffer can hold.
+// topUp requests more events once half the requested ones have arrived,
+// so the server does not run out of credits while the handler keeps up.
+// It requests no more than the buffer can hold.
 func (f *flow) topUp() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -110,8 +110,8 @@ func (s *Server) AuthorizePubSub(c PubSubCredentials) error {
 
 // PubSub is a simulated Salesforce Pub/Sub API endpoint (gRPC over TLS)
 // that serves the Store's Account change events. It implements GetTopic,
-// GetSchema and Subscribe; Publish, PublishStream and ManagedSubscribe
-// answer UNIMPLEMENTED.
+// GetSchema and Subscribe. Publish, PublishStream and ManagedSubscribe
+// return UNIMPLEMENTED.
 type PubSub struct {
 	pb.UnimplementedPubSubServer
 

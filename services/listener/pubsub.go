@@ -10,12 +10,12 @@ import (
 )
 
 // PubSubSource adapts the Pub/Sub API client to Source. Positions are the
-// replay ids exactly as Salesforce sent them; keepalives move the position
+// replay ids exactly as Salesforce sent them. Keepalives move the position
 // forward too, so the stored position stays inside the retention window
 // while no Account changes.
 type PubSubSource struct {
 	Client *pubsub.Client
-	// Preset is where a subscription without a stored position starts.
+	// Preset is the start of a subscription without a stored position.
 	// Defaults to pubsub.ReplayLatest.
 	Preset pubsub.ReplayPreset
 }
@@ -60,7 +60,8 @@ func undecodedEvent(ev pubsub.Event) []byte {
 		Payload  []byte `json:"payload"`
 	}{ev.ReplayID, ev.ID, ev.SchemaID, ev.Payload})
 	if err != nil {
-		// Marshalling strings and byte slices cannot fail.
+		// json.Marshal fails only on unsupported types, and this struct
+		// has none.
 		panic(fmt.Sprintf("encoding undecodable event: %v", err))
 	}
 	return raw
