@@ -281,6 +281,20 @@ func TestRenderMatchesPublishedShape(t *testing.T) {
 	}
 }
 
+func TestRenderKeepsSpecialCharacters(t *testing.T) {
+	t.Parallel()
+	a := newAdapter(t, "https://s4.example.com", odata.Config{})
+	c := acme()
+	c.Names = []string{`Smith "Tools" & Sons <UK>`}
+	body, err := a.Render(c)
+	if err != nil {
+		t.Fatalf("Render() error = %v", err)
+	}
+	if want := `"OrganizationBPName1":"Smith \"Tools\" & Sons <UK>"`; !strings.Contains(string(body), want) {
+		t.Errorf("Render() = %s, want it to contain %s", body, want)
+	}
+}
+
 func TestRender(t *testing.T) {
 	t.Parallel()
 	a := newAdapter(t, "https://s4.example.com", odata.Config{ReconciliationAccount: "12100000"})

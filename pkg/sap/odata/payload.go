@@ -1,6 +1,7 @@
 package odata
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -160,7 +161,19 @@ func (a *Adapter) body(c sap.Customer) ([]byte, error) {
 			PaymentTerms:          a.cfg.PaymentTerms,
 		}}}
 	}
-	return json.Marshal(bp)
+	return marshal(bp)
+}
+
+// marshal returns v as compact JSON, keeping characters such as & and <
+// as they are: SAP reads them either way, and they stay readable.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // address returns the standard address of c, with its phone, fax and

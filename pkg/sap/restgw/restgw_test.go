@@ -445,6 +445,9 @@ func TestRenderDefaultTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Render() error = %v", err)
 	}
+	if !strings.Contains(string(body), `"NAME": "Smith \"Tools\" & Sons"`) {
+		t.Errorf("Render() = %s, want the name with only the quotes escaped", body)
+	}
 	var got map[string]any
 	if err := json.Unmarshal(body, &got); err != nil {
 		t.Fatalf("Render() returned invalid JSON: %v\n%s", err, body)

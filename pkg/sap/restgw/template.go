@@ -50,9 +50,15 @@ const DefaultRequestTemplate = `{
 // may call, besides text/template's built-ins such as urlquery and or.
 var templateFuncs = template.FuncMap{
 	// json renders v as a JSON value, such as a quoted and escaped string.
+	// It keeps characters such as & and < as they are.
 	"json": func(v any) (string, error) {
-		data, err := json.Marshal(v)
-		return string(data), err
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return "", err
+		}
+		return strings.TrimSuffix(b.String(), "\n"), nil
 	},
 	"upper": strings.ToUpper,
 	"lower": strings.ToLower,
