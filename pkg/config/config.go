@@ -23,6 +23,7 @@ import (
 	"github.com/sfsap/sfsap/pkg/sfclient"
 	"github.com/sfsap/sfsap/services/filter"
 	"github.com/sfsap/sfsap/services/listener"
+	"github.com/sfsap/sfsap/services/notifier"
 	"github.com/sfsap/sfsap/services/sapworker"
 	"github.com/sfsap/sfsap/services/writeback"
 )
@@ -40,6 +41,8 @@ type Config struct {
 	Filter       filter.Config    `yaml:"filter"`
 	SAPWorker    sapworker.Config `yaml:"sapworker"`
 	Writeback    writeback.Config `yaml:"writeback"`
+	// Notifier configures the optional notifications of sync outcomes.
+	Notifier notifier.Config `yaml:"notifier"`
 }
 
 // NATS configures the connection to the NATS server.
@@ -167,6 +170,7 @@ func (c Config) WithDefaults() Config {
 	c.Filter = c.Filter.WithDefaults()
 	c.SAPWorker = c.SAPWorker.WithDefaults()
 	c.Writeback = c.Writeback.WithDefaults()
+	c.Notifier = c.Notifier.WithDefaults()
 	// One set of field names serves every service.
 	c.Salesforce.Fields = c.Salesforce.Fields.WithDefaults()
 	c.Filter.Fields = c.Salesforce.Fields
@@ -215,6 +219,9 @@ func (c Config) Validate() error {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := c.Notifier.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -12,8 +12,9 @@ import (
 // EnvPrefix starts every environment override. A key's variable is the
 // prefix plus its YAML path in upper case joined by underscores, such as
 // SFSAP_SAP_PASSWORD for sap.password. For secret keys (those whose name
-// contains password, secret or token) the variable with a _FILE suffix
-// names a file to read the value from, as container secrets are mounted.
+// contains password, secret, token or webhook) the variable with a _FILE
+// suffix names a file to read the value from, as container secrets are
+// mounted.
 const EnvPrefix = "SFSAP_"
 
 // applyEnv sets every field of c that has an environment override.
@@ -91,7 +92,7 @@ func lookup(key, name string, vars map[string]string) (string, bool, error) {
 }
 
 func isSecret(name string) bool {
-	for _, s := range []string{"password", "secret", "token"} {
+	for _, s := range []string{"password", "secret", "token", "webhook"} {
 		if strings.Contains(name, s) {
 			return true
 		}
