@@ -194,7 +194,8 @@ func ObserveCommitToWriteback(committed, now time.Time) {
 	commitToWriteback.Observe(now.Sub(committed).Seconds())
 }
 
-// DeadLetter counts one dead letter from stage.
+// DeadLetter counts one dead letter from stage. bus.Publish calls it for
+// every message it stores under sfsap.dlq, so services need not.
 func DeadLetter(stage string) {
 	deadLetters.WithLabelValues(stage).Inc()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/sfsap/sfsap/pkg/msg"
 	"github.com/sfsap/sfsap/pkg/sfclient"
 	"github.com/sfsap/sfsap/pkg/sfid"
+	"github.com/sfsap/sfsap/pkg/tracing"
 )
 
 // Service is the writeback service.
@@ -223,6 +224,8 @@ func (s *Service) waitOpen(ctx, stop context.Context, jobs []*job) bool {
 // finish records the outcome of one record's update and returns what to
 // do with its message.
 func (s *Service) finish(ctx context.Context, j *job, err error) error {
+	ctx, span := tracing.StartConsumer(ctx, j.m.Headers(), "writeback", j.m.Subject())
+	defer span.End()
 	status := strings.ToLower(j.wb.Status)
 	if err != nil {
 		code := s.class.Code(err)
@@ -277,7 +280,7 @@ func (s *Service) publishResult(ctx context.Context, job msg.WritebackJob, outco
 // deadLetter parks the job with its reason, keeping the SAP number so it
 // can be written by hand, and records the outcome in the audit trail.
 func (s *Service) deadLetter(ctx context.Context, m jetstream.Msg, job msg.WritebackJob, code string, cause error) error {
-	wctx := context.WithoutCancel(ctx)
+	wctx := context.WithoutCancel(tracing.Extract(ctx, m.Headers()))
 	id := job.AccountID
 	if !sfid.Valid(id) {
 		id = "unknown"
@@ -292,7 +295,6 @@ func (s *Service) deadLetter(ctx context.Context, m jetstream.Msg, job msg.Write
 	}); err != nil {
 		return err
 	}
-	metrics.DeadLetter(bus.StageWriteback)
 	if id != "unknown" {
 		if err := s.ledger.MarkFailed(wctx, id, reason); err != nil {
 			return err
