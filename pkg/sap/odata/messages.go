@@ -81,6 +81,9 @@ func errorDetails(inner map[string]json.RawMessage) []errorDetail {
 // request: a JSON object with code, message and severity, whose details
 // hold further messages of the same shape. A header that is not such an
 // object becomes one message of type I with the header as its text.
+//
+// NOTE: no captured sap-message header was at hand. Its shape here is
+// assumed to match the entries of innererror.errordetails, plus details.
 func parseMessageHeader(header string) []sap.Message {
 	header = strings.TrimSpace(header)
 	if header == "" {
