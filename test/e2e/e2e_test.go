@@ -99,9 +99,30 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// adapters configures each SAP access path against the SAP simulator.
+var adapters = []struct {
+	name  string
+	tweak func(*config.Config)
+}{
+	{"ecc", func(c *config.Config) { c.SAP.Adapter = config.AdapterECC }},
+	{"s4", func(c *config.Config) { c.SAP.Adapter = config.AdapterS4 }},
+	{"rest", func(c *config.Config) {
+		c.SAP.Adapter = config.AdapterREST
+		c.SAP.REST.LookupURL = "/services/FindSAPCustomer?EXTERNAL_REF={{.ExternalRef | urlquery}}"
+	}},
+}
+
 func TestDemoAccountsEndToEnd(t *testing.T) {
 	t.Parallel()
-	b := setup(t, nil)
+	for _, a := range adapters {
+		t.Run(a.name, func(t *testing.T) {
+			t.Parallel()
+			testDemoAccounts(t, setup(t, a.tweak))
+		})
+	}
+}
+
+func testDemoAccounts(t *testing.T, b *bundle) {
 
 	sum, err := allinone.Demo(context.Background(), b.pipeline.JS, b.sims, 60*time.Second)
 	if err != nil {
