@@ -246,13 +246,23 @@ func subscribeInBackground(t *testing.T, c *pubsub.Client, replayID []byte, pres
 }
 
 // waitUntil polls cond until it holds, and fails the test after eventWait.
+// Call it from the test's goroutine only.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
+	if !eventually(cond) {
+		t.Fatalf("timed out waiting until %s", what)
+	}
+}
+
+// eventually polls cond until it holds and reports whether it did within
+// eventWait. Handlers use it, since they must not call t.Fatalf.
+func eventually(cond func() bool) bool {
 	deadline := time.Now().Add(eventWait)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
+			return false
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	return true
 }

@@ -246,6 +246,38 @@ func TestSubscribeSlowHandlerKeepsStream(t *testing.T) {
 	}
 }
 
+// TestSubscribeReceivesWhileHandlerBlocked checks that receiving runs
+// apart from handling: while the handler holds the first event, the client
+// keeps requesting events until its buffer is full.
+func TestSubscribeReceivesWhileHandlerBlocked(t *testing.T) {
+	t.Parallel()
+	org := startOrg(t, sfsim.PubSubOptions{IdleTimeout: time.Minute})
+	createAccounts(t, org.store, 10)
+	c := org.client(t, func(cfg *pubsub.Config) {
+		cfg.BatchSize = 3
+		cfg.BufferSize = 6
+	})
+
+	got := newCollector()
+	var calls atomic.Int32
+	subscribeInBackground(t, c, nil, pubsub.ReplayEarliest, func(ctx context.Context, ev pubsub.Event) error {
+		if !ev.Keepalive && calls.Add(1) == 1 {
+			if !eventually(func() bool { return org.ps.Stats().Delivered >= 6 }) {
+				t.Errorf("the server delivered %d events while the handler was blocked, want a full buffer of 6", org.ps.Stats().Delivered)
+			}
+		}
+		return got.handle(ctx, ev)
+	})
+	events := got.waitChanges(t, 10)
+
+	if diff := cmp.Diff(storeReplayIDs(org.store), replayIDs(events)); diff != "" {
+		t.Errorf("handled events (-want +got):\n%s", diff)
+	}
+	if got := org.ps.Stats().Streams; got != 1 {
+		t.Errorf("streams = %d, want 1", got)
+	}
+}
+
 // TestSubscribeBlockedHandlerResumes checks a handler that blocks until
 // the server closed the idle stream: the client handles what it buffered,
 // subscribes again from the last handled event, and handles every event
@@ -260,7 +292,9 @@ func TestSubscribeBlockedHandlerResumes(t *testing.T) {
 	var calls atomic.Int32
 	subscribeInBackground(t, c, nil, pubsub.ReplayEarliest, func(ctx context.Context, ev pubsub.Event) error {
 		if !ev.Keepalive && calls.Add(1) == 3 {
-			waitUntil(t, "the server closes the idle stream", func() bool { return org.ps.Stats().IdleCloses > 0 })
+			if !eventually(func() bool { return org.ps.Stats().IdleCloses > 0 }) {
+				t.Errorf("the server did not close the idle stream while the handler was blocked")
+			}
 		}
 		return got.handle(ctx, ev)
 	})
