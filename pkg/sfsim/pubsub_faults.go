@@ -37,7 +37,7 @@ func (f *PubSubFaults) InjectUnavailable() {
 
 // InjectReplayCorrupted makes the next Subscribe stream reject its start
 // position with INVALID_ARGUMENT and the error-code
-// PubSubErrReplayCorrupted, whatever replay preset or id it asks for.
+// PubSubErrReplayCorrupted, whatever replay preset or id it requests.
 func (f *PubSubFaults) InjectReplayCorrupted() {
 	f.add(pubsubReplayCorrupted)
 }

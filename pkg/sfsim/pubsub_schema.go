@@ -121,9 +121,9 @@ type eventSchema struct {
 	positions map[string]fieldPosition
 }
 
-// fieldPosition is a field's index among the top-level schema fields
-// (ChangeEventHeader is 0) and, for an address component, its index in the
-// Address record; nested is -1 otherwise.
+// fieldPosition is a field's index among the top-level schema fields, where
+// ChangeEventHeader is 0. For an address component, nested is its index in
+// the Address record, and -1 for any other field.
 type fieldPosition struct {
 	top, nested int
 }
@@ -349,10 +349,10 @@ func avroFloat(v any) (float64, bool) {
 }
 
 // bitmap encodes field names as Salesforce's changedFields and
-// nulledFields do: element 0 is "0x" and the upper-case hex of a bitmap in
-// which bit i stands for top-level field i; each compound field with
-// changed components adds "<i>-0x<hex>" with bit j for its j-th component.
-// Names outside the schema are left out.
+// nulledFields do. Element 0 is "0x" and the upper-case hex of a bitmap in
+// which bit i is top-level field i. Each compound field with changed
+// components adds "<i>-0x<hex>", with bit j for its j-th component. Names
+// outside the schema are left out.
 func (s *eventSchema) bitmap(names []string, omitParentBit bool) []string {
 	if len(names) == 0 {
 		return []string{}
