@@ -23,6 +23,10 @@ const (
 	// HeaderSchema repeats the message's schema id, so tools can route
 	// without decoding.
 	HeaderSchema = "Sfsap-Schema"
+	// HeaderReplayOf marks a change event that an operator replayed, with
+	// the stream sequence of the original. The filter checks a replayed
+	// conversion against the current record instead of the last-seen Type.
+	HeaderReplayOf = "Sfsap-Replay-Of"
 )
 
 // ErrAlreadyPending is returned by Publish when the stream already holds a

@@ -24,6 +24,7 @@ import (
 	"github.com/sfsap/sfsap/services/filter"
 	"github.com/sfsap/sfsap/services/listener"
 	"github.com/sfsap/sfsap/services/notifier"
+	"github.com/sfsap/sfsap/services/reconciler"
 	"github.com/sfsap/sfsap/services/sapworker"
 	"github.com/sfsap/sfsap/services/writeback"
 )
@@ -41,6 +42,8 @@ type Config struct {
 	Filter       filter.Config    `yaml:"filter"`
 	SAPWorker    sapworker.Config `yaml:"sapworker"`
 	Writeback    writeback.Config `yaml:"writeback"`
+	// Reconciler configures the re-drives, sweeps and dead-letter moves.
+	Reconciler reconciler.Config `yaml:"reconciler"`
 	// Notifier configures the optional notifications of sync outcomes.
 	Notifier notifier.Config `yaml:"notifier"`
 }
@@ -170,6 +173,11 @@ func (c Config) WithDefaults() Config {
 	c.Filter = c.Filter.WithDefaults()
 	c.SAPWorker = c.SAPWorker.WithDefaults()
 	c.Writeback = c.Writeback.WithDefaults()
+	if c.Reconciler.Settle == 0 {
+		// The reconciler judges claims by the workers' settle time.
+		c.Reconciler.Settle = c.SAPWorker.Settle
+	}
+	c.Reconciler = c.Reconciler.WithDefaults()
 	c.Notifier = c.Notifier.WithDefaults()
 	// One set of field names serves every service.
 	c.Salesforce.Fields = c.Salesforce.Fields.WithDefaults()
@@ -215,7 +223,7 @@ func (c Config) Validate() error {
 	if c.SAPWorker.Lease <= c.SAP.Timeout {
 		errs = append(errs, fmt.Errorf("sapworker.lease %s must be longer than sap.timeout %s, or a claim could expire during a create", c.SAPWorker.Lease, c.SAP.Timeout))
 	}
-	for _, v := range []interface{ Validate() error }{c.SAP.ECC, c.SAP.S4, c.SAP.REST, c.Filter, c.SAPWorker, c.Writeback} {
+	for _, v := range []interface{ Validate() error }{c.SAP.ECC, c.SAP.S4, c.SAP.REST, c.Filter, c.SAPWorker, c.Writeback, c.Reconciler} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}

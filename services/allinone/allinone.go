@@ -22,6 +22,7 @@ import (
 	"github.com/sfsap/sfsap/pkg/sfclient"
 	"github.com/sfsap/sfsap/services/filter"
 	"github.com/sfsap/sfsap/services/listener"
+	"github.com/sfsap/sfsap/services/reconciler"
 	"github.com/sfsap/sfsap/services/sapworker"
 	"github.com/sfsap/sfsap/services/writeback"
 )
@@ -41,7 +42,7 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Pipeline is the four services wired together on one NATS connection.
+// Pipeline is the services wired together on one NATS connection.
 type Pipeline struct {
 	NATS       *server.Server // nil when an external server is used
 	Conn       *nats.Conn
@@ -51,6 +52,7 @@ type Pipeline struct {
 	Filter     *filter.Service
 	SAPWorker  *sapworker.Service
 	Writeback  *writeback.Service
+	Reconciler *reconciler.Service
 }
 
 // Start builds the pipeline from cfg. It starts an embedded NATS server
@@ -109,16 +111,19 @@ func (p *Pipeline) build(ctx context.Context, cfg config.Config, log *slog.Logge
 	if p.Writeback, err = writeback.New(ctx, cfg.Writeback, p.JS, sf, setup.SalesforceErrors{}, log); err != nil {
 		return err
 	}
+	if p.Reconciler, err = reconciler.New(ctx, cfg.Reconciler, p.JS, p.Filter, setup.FilterSalesforce{Client: sf}, log); err != nil {
+		return err
+	}
 	return nil
 }
 
-// Run runs the four services until ctx ends and returns when all have
-// stopped, joining their errors.
+// Run runs the services, the reconciler included, until ctx ends and
+// returns when all have stopped, joining their errors.
 func (p *Pipeline) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
-	for _, svc := range []interface{ Run(context.Context) error }{p.Listener, p.Filter, p.SAPWorker, p.Writeback} {
+	for _, svc := range []interface{ Run(context.Context) error }{p.Listener, p.Filter, p.SAPWorker, p.Writeback, p.Reconciler} {
 		wg.Go(func() {
 			if err := svc.Run(ctx); err != nil {
 				mu.Lock()

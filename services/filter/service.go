@@ -205,28 +205,34 @@ func (s *Service) decideOne(ctx context.Context, c candidate, a account.Account,
 	isCustomer := slices.Contains(s.cfg.CustomerTypes, a.Type)
 	fromProspect := !c.known || slices.Contains(s.cfg.ProspectTypes, c.prev)
 	gap := strings.HasPrefix(c.change.ChangeType, "GAP_")
-	if err := s.rememberType(ctx, id, a.Type); err != nil {
-		return err
-	}
+	// An operator's replay re-checks the current record, as a gap does,
+	// since the last-seen Type already reflects the original event.
+	replayed := c.m.Headers().Get(bus.HeaderReplayOf) != ""
+	// The new Type is stored only after the job is queued, so that a
+	// redelivery after a failed publish still sees the previous Type and
+	// does not mistake the conversion for a change between customer values.
 	switch {
 	case !isCustomer:
 		metrics.ChangeIgnored(metrics.WhyNotCustomer)
-		return nil
+		return s.rememberType(ctx, id, a.Type)
 	case a.SAPID != "":
 		s.log.Debug("filter: account already has an SAP number", logkey.AccountID, id, logkey.SAPCustomer, a.SAPID)
 		metrics.ChangeIgnored(metrics.WhyHasSAPNumber)
-		return nil
-	case !fromProspect && !gap:
+		return s.rememberType(ctx, id, a.Type)
+	case !fromProspect && !gap && !replayed:
 		s.log.Info("filter: Type changed to a customer value from a value that is not a prospect; not a conversion",
 			logkey.AccountID, id, "previous_type", c.prev, "type", a.Type)
 		metrics.ChangeIgnored(metrics.WhyNotProspect)
-		return nil
+		return s.rememberType(ctx, id, a.Type)
 	}
 	reason := msg.ReasonConversion
 	if gap {
 		reason = msg.ReasonGap
 	}
-	return s.enqueue(ctx, a, reason, c.change.CommitTimestamp)
+	if err := s.enqueue(ctx, a, reason, c.change.CommitTimestamp); err != nil {
+		return err
+	}
+	return s.rememberType(ctx, id, a.Type)
 }
 
 // enqueue publishes a create job. A job already pending for the account
