@@ -21,3 +21,22 @@ func loggable(err error) any {
 	}
 	return err
 }
+
+// redact returns err with the text that loggable gives it. The result
+// wraps err, so errors.Is and errors.As still find the cause. The consumer
+// loop puts a terminated message's error into the JetStream advisory and
+// the handler's span, which are as public as logs.
+func redact(err error) error {
+	if text, ok := loggable(err).(string); ok {
+		return &redactedError{text: text, err: err}
+	}
+	return err
+}
+
+type redactedError struct {
+	text string
+	err  error
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }

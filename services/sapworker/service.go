@@ -312,7 +312,7 @@ func (s *Service) fail(ctx context.Context, j *job, customerNo string, cause err
 			return err
 		}
 	}
-	return bus.Done(cause)
+	return bus.Done(redact(cause))
 }
 
 // retryReleased releases the claim and retries, or gives up on the last
