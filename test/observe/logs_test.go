@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sfsap/sfsap/test/observe/observetest"
 )
 
 // sessionIDPattern matches a Salesforce session id as the simulator
@@ -15,9 +17,9 @@ var sessionIDPattern = regexp.MustCompile(`00D[0-9A-Za-z]{12}![0-9A-Za-z_-]{8,}`
 
 func TestLogsHoldNoSecretsOrPersonalData(t *testing.T) {
 	t.Parallel()
-	b := setup(t, nil)
-	sum := b.runDemo(t)
-	token, err := b.pipeline.Salesforce.AccessToken(context.Background())
+	b := observetest.Start(t, nil)
+	sum := b.RunDemo(t)
+	token, err := b.Pipeline.Salesforce.AccessToken(context.Background())
 	if err != nil {
 		t.Fatalf("reading the session's access token: %v", err)
 	}
@@ -33,9 +35,9 @@ func TestLogsHoldNoSecretsOrPersonalData(t *testing.T) {
 	// forbidden maps each value that must not appear in a log line to
 	// what it is, for the failure message.
 	forbidden := map[string]string{
-		b.cfg.Salesforce.ClientSecret: "OAuth client secret",
-		b.cfg.SAP.Password:            "SAP password",
-		token:                         "Salesforce access token",
+		b.Config.Salesforce.ClientSecret: "OAuth client secret",
+		b.Config.SAP.Password:            "SAP password",
+		token:                            "Salesforce access token",
 	}
 	for _, a := range accounts {
 		forbidden[a["Name"]] = "account name"
@@ -51,7 +53,7 @@ func TestLogsHoldNoSecretsOrPersonalData(t *testing.T) {
 		}
 	}
 
-	lines := b.logs.lines()
+	lines := b.Logs.Lines()
 	withAccount := 0
 	for i, line := range lines {
 		var rec map[string]any

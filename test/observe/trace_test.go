@@ -11,6 +11,7 @@ import (
 	"github.com/sfsap/sfsap/pkg/bus"
 	"github.com/sfsap/sfsap/pkg/msg"
 	"github.com/sfsap/sfsap/pkg/tracing"
+	"github.com/sfsap/sfsap/test/observe/observetest"
 )
 
 // accountOf returns the account id token of an sfsap subject.
@@ -24,12 +25,12 @@ func accountOf(subject string) string {
 
 func TestConversionSharesOneTrace(t *testing.T) {
 	t.Parallel()
-	b := setup(t, nil)
-	ids := b.convert(t, testAccounts)
+	b := observetest.Start(t, nil)
+	ids := b.Convert(t, observetest.Accounts)
 
 	// Every message of an account, in the order they were published.
 	byAccount := map[string][]*nats.Msg{}
-	for _, m := range b.captured.all() {
+	for _, m := range b.Captured.All() {
 		if strings.HasPrefix(m.Subject, "$") {
 			continue
 		}

@@ -1,9 +1,7 @@
-// Package observe runs the whole pipeline against both simulators and
-// checks what operators see of it: trace context on every NATS hop, logs
-// free of secrets and personal data, and notifications of the outcomes.
-// The metrics test lives in the metrics subfolder, because it needs a
-// process with one pipeline in it.
-package observe
+// Package observetest starts the whole pipeline against both simulators
+// for the observability tests, with every published message captured and
+// the logs in a buffer.
+package observetest
 
 import (
 	"bytes"
@@ -26,48 +24,53 @@ import (
 	"github.com/sfsap/sfsap/services/allinone"
 )
 
-type bundle struct {
-	sims     *allinone.Simulators
-	pipeline *allinone.Pipeline
-	captured *capture
-	logs     *syncBuffer
-	cfg      config.Config
+// Bundle is a running pipeline with its simulators.
+type Bundle struct {
+	Sims     *allinone.Simulators
+	Pipeline *allinone.Pipeline
+	Captured *Capture
+	Logs     *SyncBuffer
+	Config   config.Config
 }
 
-// capture records every message published under sfsap.> through a plain
+// Capture records every message published under sfsap.> through a plain
 // subscription, headers included.
-type capture struct {
+type Capture struct {
 	mu   sync.Mutex
 	msgs []*nats.Msg
 }
 
-func (c *capture) all() []*nats.Msg {
+// All returns the messages captured so far, in arrival order.
+func (c *Capture) All() []*nats.Msg {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.msgs)
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) lines() []string {
+// Lines returns the lines written so far.
+func (b *SyncBuffer) Lines() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return strings.Split(strings.TrimSpace(b.buf.String()), "\n")
 }
 
-// setup starts both simulators and the pipeline, which logs JSON at debug
+// Start starts both simulators and the pipeline, which logs JSON at debug
 // level into the bundle's buffer, and stops everything when the test ends.
-func setup(t *testing.T, tweak func(*config.Config)) *bundle {
+// tweak, when not nil, changes the configuration first.
+func Start(t *testing.T, tweak func(*config.Config)) *Bundle {
 	t.Helper()
 	sims, err := allinone.StartSimulators()
 	if err != nil {
@@ -86,7 +89,7 @@ func setup(t *testing.T, tweak func(*config.Config)) *bundle {
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -95,7 +98,7 @@ func setup(t *testing.T, tweak func(*config.Config)) *bundle {
 		cancel()
 		t.Fatalf("starting pipeline: %v", err)
 	}
-	c := &capture{}
+	c := &Capture{}
 	sub, err := p.Conn.Subscribe("sfsap.>", func(m *nats.Msg) {
 		c.mu.Lock()
 		c.msgs = append(c.msgs, m)
@@ -117,13 +120,13 @@ func setup(t *testing.T, tweak func(*config.Config)) *bundle {
 		<-done
 		p.Close()
 	})
-	return &bundle{sims: sims, pipeline: p, captured: c, logs: logs, cfg: cfg}
+	return &Bundle{Sims: sims, Pipeline: p, Captured: c, Logs: logs, Config: cfg}
 }
 
-// runDemo converts the demo accounts and waits for every outcome.
-func (b *bundle) runDemo(t *testing.T) allinone.DemoSummary {
+// RunDemo converts the demo accounts and waits for every outcome.
+func (b *Bundle) RunDemo(t *testing.T) allinone.DemoSummary {
 	t.Helper()
-	sum, err := allinone.Demo(context.Background(), b.pipeline.JS, b.sims, 60*time.Second)
+	sum, err := allinone.Demo(context.Background(), b.Pipeline.JS, b.Sims, 60*time.Second)
 	if err != nil {
 		t.Fatalf("Demo: %v", err)
 	}
@@ -145,13 +148,13 @@ var salesRep = func() string {
 	return id
 }()
 
-// convert creates the accounts as prospects and waits until the listener
+// Convert creates the accounts as prospects and waits until the listener
 // has published their CREATE events, so the pipeline is past its start-up
 // sweep. Then it turns them into customers as a sales rep would and waits
 // for a result of each. It returns the account ids.
-func (b *bundle) convert(t *testing.T, accounts []map[string]any) []string {
+func (b *Bundle) Convert(t *testing.T, accounts []map[string]any) []string {
 	t.Helper()
-	store := b.sims.Salesforce.Store()
+	store := b.Sims.Salesforce.Store()
 	rep := sfsim.WriteOptions{User: salesRep}
 	var ids []string
 	for _, fields := range accounts {
@@ -163,25 +166,25 @@ func (b *bundle) convert(t *testing.T, accounts []map[string]any) []string {
 		}
 		ids = append(ids, id)
 	}
-	b.waitSubjects(t, ids, func(id string) string { return bus.CDCSubject(id, msg.ChangeCreate) })
+	b.WaitSubjects(t, ids, func(id string) string { return bus.CDCSubject(id, msg.ChangeCreate) })
 
 	for _, id := range ids {
 		if err := store.Update(id, map[string]any{"Type": "Customer - Direct"}, rep); err != nil {
 			t.Fatalf("converting account %s: %v", id, err)
 		}
 	}
-	b.waitSubjects(t, ids, func(id string) string { return "sfsap.result.*." + id })
+	b.WaitSubjects(t, ids, func(id string) string { return "sfsap.result.*." + id })
 	return ids
 }
 
-// waitSubjects waits until a message on subjectOf(id) was captured for
+// WaitSubjects waits until a message on subjectOf(id) was captured for
 // every id; "*" in a subject matches one token.
-func (b *bundle) waitSubjects(t *testing.T, ids []string, subjectOf func(string) string) {
+func (b *Bundle) WaitSubjects(t *testing.T, ids []string, subjectOf func(string) string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		missing := 0
-		msgs := b.captured.all()
+		msgs := b.Captured.All()
 		for _, id := range ids {
 			want := strings.Split(subjectOf(id), ".")
 			found := slices.ContainsFunc(msgs, func(m *nats.Msg) bool {
@@ -210,9 +213,9 @@ func (b *bundle) waitSubjects(t *testing.T, ids []string, subjectOf func(string)
 	}
 }
 
-// testAccounts are two accounts SAP accepts and one without a country,
-// which fails.
-var testAccounts = []map[string]any{
+// Accounts are two accounts SAP accepts and one without a country, which
+// fails.
+var Accounts = []map[string]any{
 	{"Name": "Tarnwood Joinery Ltd", "BillingStreet": "4 Canal Wharf", "BillingCity": "Bristol", "BillingPostalCode": "BS1 6PQ", "BillingCountry": "GB", "Phone": "+44 117 496 0101"},
 	{"Name": "Nordlicht Sensorik GmbH", "BillingStreet": "Wiesenweg 3", "BillingCity": "Bremen", "BillingPostalCode": "28195", "BillingCountry": "DE", "Phone": "+49 421 555 0102"},
 	{"Name": "Coral Reach Provisions", "BillingStreet": "9 Pier Road", "BillingCity": "Suva", "BillingPostalCode": "", "BillingCountry": "", "Phone": "+679 555 0103"},
