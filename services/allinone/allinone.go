@@ -22,6 +22,7 @@ import (
 	"github.com/sfsap/sfsap/pkg/sfclient"
 	"github.com/sfsap/sfsap/services/filter"
 	"github.com/sfsap/sfsap/services/listener"
+	"github.com/sfsap/sfsap/services/notifier"
 	"github.com/sfsap/sfsap/services/reconciler"
 	"github.com/sfsap/sfsap/services/sapworker"
 	"github.com/sfsap/sfsap/services/writeback"
@@ -53,6 +54,8 @@ type Pipeline struct {
 	SAPWorker  *sapworker.Service
 	Writeback  *writeback.Service
 	Reconciler *reconciler.Service
+	// Notifier is nil unless the configuration names a notifier sink.
+	Notifier *notifier.Service
 }
 
 // Start builds the pipeline from cfg. It starts an embedded NATS server
@@ -114,16 +117,26 @@ func (p *Pipeline) build(ctx context.Context, cfg config.Config, log *slog.Logge
 	if p.Reconciler, err = reconciler.New(ctx, cfg.Reconciler, p.JS, p.Filter, setup.FilterSalesforce{Client: sf}, log); err != nil {
 		return err
 	}
+	if cfg.Notifier.Enabled() {
+		if p.Notifier, err = notifier.New(ctx, cfg.Notifier, p.JS, log); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// Run runs the services, the reconciler included, until ctx ends and
-// returns when all have stopped, joining their errors.
+// Run runs the services, the reconciler and a configured notifier
+// included, until ctx ends and returns when all have stopped, joining
+// their errors.
 func (p *Pipeline) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
-	for _, svc := range []interface{ Run(context.Context) error }{p.Listener, p.Filter, p.SAPWorker, p.Writeback, p.Reconciler} {
+	services := []interface{ Run(context.Context) error }{p.Listener, p.Filter, p.SAPWorker, p.Writeback, p.Reconciler}
+	if p.Notifier != nil {
+		services = append(services, p.Notifier)
+	}
+	for _, svc := range services {
 		wg.Go(func() {
 			if err := svc.Run(ctx); err != nil {
 				mu.Lock()

@@ -1,10 +1,8 @@
 package observe
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfsap/sfsap/pkg/config"
 	"github.com/sfsap/sfsap/pkg/tracing"
 	"github.com/sfsap/sfsap/services/notifier"
 	"github.com/sfsap/sfsap/test/observe/observetest"
@@ -45,30 +44,19 @@ func (w *webhook) count() int {
 
 func TestNotifierReportsOutcomes(t *testing.T) {
 	t.Parallel()
-	b := observetest.Start(t, nil)
 	teams, slack := &webhook{}, &webhook{}
 	teamsSrv, slackSrv := httptest.NewServer(teams), httptest.NewServer(slack)
 	t.Cleanup(teamsSrv.Close)
 	t.Cleanup(slackSrv.Close)
-
-	cfg := notifier.Config{
-		Backoff: 100 * time.Millisecond,
-		Teams:   notifier.Webhook{WebhookURL: teamsSrv.URL},
-		Slack:   notifier.Webhook{WebhookURL: slackSrv.URL, Notify: notifier.NotifyAll},
-	}
-	svc, err := notifier.New(context.Background(), cfg, b.Pipeline.JS, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("notifier.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("notifier stopped with error: %v", err)
-		}
+	// The all-in-one pipeline runs the notifier because a sink is set.
+	b := observetest.Start(t, func(c *config.Config) {
+		c.Notifier.Backoff = 100 * time.Millisecond
+		c.Notifier.Teams.WebhookURL = teamsSrv.URL
+		c.Notifier.Slack = notifier.Webhook{WebhookURL: slackSrv.URL, Notify: notifier.NotifyAll}
 	})
+	if b.Pipeline.Notifier == nil {
+		t.Fatal("pipeline has no notifier, want one for the configured webhooks")
+	}
 
 	ids := b.Convert(t, observetest.Accounts) // two accounts sync, one fails
 	deadline := time.Now().Add(30 * time.Second)
