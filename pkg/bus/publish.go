@@ -53,9 +53,11 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject string, v any,
 	if s := schemaOf(v); s != "" {
 		m.Header.Set(HeaderSchema, s)
 	}
+
 	ctx, span := tracing.StartPublish(ctx, subject)
 	defer span.End()
 	tracing.Inject(ctx, m.Header)
+
 	var opts []jetstream.PublishOpt
 	if msgID != "" {
 		opts = append(opts, jetstream.WithMsgID(msgID))
@@ -64,6 +66,7 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject string, v any,
 	// leader moving); the msg id keeps the retries from duplicating.
 	opts = append(opts, jetstream.WithRetryAttempts(5), jetstream.WithRetryWait(250*time.Millisecond))
 	ack, err := js.PublishMsg(ctx, m, opts...)
+
 	if err != nil {
 		if isPerSubjectLimit(err) {
 			return nil, ErrAlreadyPending
