@@ -99,12 +99,14 @@ func checkMessage(t *testing.T, data string) {
 	if got := parsed.Header.Get("Message-Id"); !strings.HasSuffix(got, "@example.com>") {
 		t.Errorf("Message-ID = %q, want one in the sender's domain", got)
 	}
+
 	if _, err := parsed.Header.Date(); err != nil {
 		t.Errorf("Date header: %v", err)
 	}
 	if got := parsed.Header.Get("Content-Transfer-Encoding"); got != "quoted-printable" {
 		t.Errorf("Content-Transfer-Encoding = %q, want quoted-printable", got)
 	}
+
 	body, err := io.ReadAll(quotedprintable.NewReader(parsed.Body))
 	if err != nil {
 		t.Fatalf("decoding body: %v", err)

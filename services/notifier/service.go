@@ -65,6 +65,7 @@ func New(ctx context.Context, cfg Config, js jetstream.JetStream, log *slog.Logg
 	if log == nil {
 		log = slog.Default()
 	}
+
 	s := &Service{cfg: cfg, js: js, notify: map[string]string{}, log: log}
 	hc := &http.Client{Timeout: cfg.Timeout}
 	if cfg.Teams.WebhookURL != "" {
@@ -83,6 +84,7 @@ func New(ctx context.Context, cfg Config, js jetstream.JetStream, log *slog.Logg
 	if cfg.SharePoint.SiteID != "" {
 		s.add(newSharePoint(cfg.SharePoint, cfg.AccountURL, hc), cfg.SharePoint.Notify)
 	}
+
 	for _, sk := range s.sinks {
 		if err := s.ensureConsumer(ctx, sk.name()); err != nil {
 			return nil, err

@@ -199,6 +199,7 @@ func testCert(t *testing.T) (*tls.Config, string) {
 	if err != nil {
 		t.Fatalf("creating certificate: %v", err)
 	}
+
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
@@ -209,6 +210,7 @@ func testCert(t *testing.T) (*tls.Config, string) {
 	if err != nil {
 		t.Fatalf("loading key pair: %v", err)
 	}
+
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, certPEM, 0o600); err != nil {
 		t.Fatalf("writing CA file: %v", err)
