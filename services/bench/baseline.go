@@ -82,8 +82,12 @@ func newPoller(ctx context.Context, sims *allinone.Simulators, interval time.Dur
 
 // run polls at start and then every interval until ctx ends. A poll that
 // takes longer than the interval is followed by the next one at once.
+// Each poll asks for records modified since the previous one started,
+// in whole seconds, because Salesforce stamps LastModifiedDate in whole
+// seconds. Records already handled drop out, since they have an SAP
+// number.
 func (p *poller) run(ctx context.Context, start time.Time) {
-	since := start.Add(-time.Second)
+	since := start.Add(-time.Second).Truncate(time.Second)
 	next := start
 	for {
 		if sleepUntil(ctx, next) != nil {
@@ -93,7 +97,7 @@ func (p *poller) run(ctx context.Context, start time.Time) {
 		if err := p.poll(ctx, since, pollStart); err != nil && ctx.Err() == nil {
 			p.log.Warn("bench: poll failed; retrying at the next interval", "error", err)
 		}
-		since = pollStart
+		since = pollStart.Truncate(time.Second)
 		next = next.Add(p.interval)
 	}
 }
