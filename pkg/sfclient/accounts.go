@@ -282,6 +282,10 @@ func (c *Client) toAccount(rec map[string]any) account.Account {
 	return a
 }
 
+// ParseTime parses a REST datetime such as 2013-05-20T20:49:32.000+0000,
+// or an RFC 3339 one, and returns it in UTC.
+func ParseTime(s string) (time.Time, error) { return parseRESTTime(s) }
+
 func parseRESTTime(s string) (time.Time, error) {
 	t, err := time.Parse(restTimeLayout, s)
 	if err != nil {
@@ -303,4 +307,19 @@ func text(v any) string {
 		return strconv.FormatBool(t)
 	}
 	return fmt.Sprint(v)
+}
+
+// UserID returns the id of the user the session belongs to, from the
+// OAuth userinfo endpoint of the instance.
+func (c *Client) UserID(ctx context.Context) (string, error) {
+	var info struct {
+		UserID string `json:"user_id"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/services/oauth2/userinfo", nil, &info); err != nil {
+		return "", fmt.Errorf("reading the session's user: %w", err)
+	}
+	if info.UserID == "" {
+		return "", fmt.Errorf("reading the session's user: the userinfo response has no user_id")
+	}
+	return info.UserID, nil
 }

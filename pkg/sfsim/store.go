@@ -123,6 +123,7 @@ func (s *Store) Create(fields map[string]any, opts WriteOptions) (string, error)
 		return "", err
 	}
 	now := s.now().UTC()
+	stamp := recordTime(now)
 	rec := map[string]any{}
 	for k, v := range fields {
 		if slices.Contains(systemFields, k) {
@@ -132,9 +133,9 @@ func (s *Store) Create(fields map[string]any, opts WriteOptions) (string, error)
 	}
 	user := opts.userOrDefault()
 	rec["Id"] = id
-	rec["CreatedDate"] = now
-	rec["LastModifiedDate"] = now
-	rec["SystemModstamp"] = now
+	rec["CreatedDate"] = stamp
+	rec["LastModifiedDate"] = stamp
+	rec["SystemModstamp"] = stamp
 	rec["CreatedById"] = user
 	rec["LastModifiedById"] = user
 	rec["IsDeleted"] = false
@@ -173,6 +174,7 @@ func (s *Store) UpdateMany(ids []string, fields map[string]any, opts WriteOption
 		recs[i] = rec
 	}
 	now := s.now().UTC()
+	stamp := recordTime(now)
 	user := opts.userOrDefault()
 	var changed, nulled []string
 	body := map[string]any{}
@@ -199,11 +201,11 @@ func (s *Store) UpdateMany(ids []string, fields map[string]any, opts WriteOption
 		for k := range body {
 			rec[k] = fields[k]
 		}
-		rec["LastModifiedDate"] = now
-		rec["SystemModstamp"] = now
+		rec["LastModifiedDate"] = stamp
+		rec["SystemModstamp"] = stamp
 		rec["LastModifiedById"] = user
 	}
-	body["LastModifiedDate"] = now
+	body["LastModifiedDate"] = stamp
 	changed = append(changed, "LastModifiedDate")
 	slices.Sort(changed)
 	slices.Sort(nulled)
@@ -225,7 +227,7 @@ func (s *Store) Delete(id string, opts WriteOptions) error {
 	}
 	rec["IsDeleted"] = true
 	now := s.now().UTC()
-	rec["SystemModstamp"] = now
+	rec["SystemModstamp"] = recordTime(now)
 	s.appendEvent("DELETE", []string{rec["Id"].(string)}, nil, nil, map[string]any{}, opts, now)
 	return nil
 }
@@ -411,6 +413,24 @@ func (e *NotFoundError) Error() string {
 		return "entity is deleted"
 	}
 	return "The requested resource does not exist"
+}
+
+// recordTime returns the value a record's datetime fields get for a write
+// at t. NOTE: Salesforce keeps whole seconds in CreatedDate,
+// LastModifiedDate and SystemModstamp as far as REST output shows (the
+// milliseconds always read .000), so writes within one second share a
+// SystemModstamp, as a bulk update's records do.
+func recordTime(t time.Time) time.Time { return t.Truncate(time.Second) }
+
+// SetClock replaces the clock that stamps writes, so tests can make a
+// write commit with an earlier or later time. Nil restores the real clock.
+func (s *Store) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now == nil {
+		now = time.Now
+	}
+	s.now = now
 }
 
 func (o WriteOptions) userOrDefault() string {

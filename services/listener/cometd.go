@@ -47,3 +47,6 @@ func (s *CometDSource) Subscribe(ctx context.Context, from []byte, handle func(c
 	}
 	return err
 }
+
+// Transport returns "cometd".
+func (s *CometDSource) Transport() string { return "cometd" }

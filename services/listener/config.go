@@ -6,7 +6,10 @@ package listener
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/sfsap/sfsap/pkg/msg"
@@ -23,6 +26,17 @@ type Config struct {
 	// SweepMargin is how far before the stored position's time a sweep
 	// starts after Salesforce rejected the position. Defaults to 1h.
 	SweepMargin time.Duration `yaml:"sweep_margin"`
+	// LeaseTTL is how long the active listener's lease lasts without a
+	// renewal. Only the holder consumes events; a standby takes over
+	// within about LeaseTTL after the holder dies, and at once after it
+	// stops cleanly. Defaults to 15s.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// Instance names this listener in the lease and in logs. Defaults to
+	// the host name and a random suffix.
+	Instance string `yaml:"instance"`
+	// Poll configures the SOQL polling source, used when
+	// salesforce.transport is poll.
+	Poll PollConfig `yaml:"poll"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -36,7 +50,23 @@ func (c Config) WithDefaults() Config {
 	if c.SweepMargin == 0 {
 		c.SweepMargin = time.Hour
 	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = 15 * time.Second
+	}
+	if c.Instance == "" {
+		host, _ := os.Hostname()
+		c.Instance = strings.Trim(host+"-"+strings.ToLower(rand.Text()[:8]), "-")
+	}
+	c.Poll = c.Poll.WithDefaults()
 	return c
+}
+
+// Validate reports the first invalid setting.
+func (c Config) Validate() error {
+	if c.LeaseTTL < time.Second {
+		return fmt.Errorf("listener: lease_ttl %s is too short: use at least 1s, so renewals every third of it fit", c.LeaseTTL)
+	}
+	return c.Poll.Validate()
 }
 
 // Event is one change event from Salesforce, already split per record.

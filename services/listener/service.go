@@ -2,6 +2,7 @@ package listener
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ type Service struct {
 	src     Source
 	sweeper Sweeper
 	ckpt    jetstream.KeyValue
+	lease   *lease
 	log     *slog.Logger
 	now     func() time.Time
 }
@@ -45,16 +47,91 @@ func New(ctx context.Context, cfg Config, js jetstream.JetStream, src Source, sw
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{cfg: cfg.WithDefaults(), js: js, src: src, sweeper: sweeper, ckpt: kv, log: log, now: time.Now}, nil
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	leases, err := openLeases(ctx, js, cfg.LeaseTTL)
+	if err != nil {
+		return nil, err
+	}
+	l := &lease{kv: leases, key: cfg.Checkpoint, owner: cfg.Instance, ttl: cfg.LeaseTTL}
+	log = log.With("instance", cfg.Instance)
+	return &Service{cfg: cfg, js: js, src: src, sweeper: sweeper, ckpt: kv, lease: l, log: log, now: time.Now}, nil
 }
 
-// Run subscribes from the stored position and keeps subscribing until ctx
-// ends. A rejected position is reported once, dropped, and followed by a
-// subscription at the source's preset and a sweep from the time the
-// position was saved, so no conversion is skipped silently.
+// Run consumes events until ctx ends, but only while this instance holds
+// the lease on its checkpoint: the other instances wait as standbys and
+// one of them takes over when the holder stops or dies. On a clean stop
+// the holder releases the lease at once.
 func (s *Service) Run(ctx context.Context) error {
-	s.log.Info("listener: started", "checkpoint", s.cfg.Checkpoint)
+	s.log.Info("listener: started", "checkpoint", s.cfg.Checkpoint, "lease_ttl", s.cfg.LeaseTTL)
 	defer s.log.Info("listener: stopped")
+	standby := false
+	for ctx.Err() == nil {
+		held, err := s.lease.acquire(ctx)
+		switch {
+		case err != nil:
+			s.log.Error("listener: acquiring the lease failed", logkey.Error, err, "retry_in", s.cfg.LeaseTTL/3)
+		case held:
+			standby = false
+			s.active(ctx)
+			continue
+		case !standby:
+			standby = true
+			s.log.Info("listener: another instance holds the lease; waiting as standby", "checkpoint", s.cfg.Checkpoint)
+		}
+		sleep(ctx, s.cfg.LeaseTTL/3)
+	}
+	return nil
+}
+
+// active consumes events while the lease is held. A goroutine renews the
+// lease every third of its TTL and stops consumption when a renewal fails.
+func (s *Service) active(ctx context.Context) {
+	s.log.Info("listener: lease acquired; consuming events", "checkpoint", s.cfg.Checkpoint)
+	metrics.ListenerActive(true)
+	defer metrics.ListenerActive(false)
+
+	runCtx, cancel := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		defer cancel()
+		for {
+			if err := sleepCtx(runCtx, s.cfg.LeaseTTL/3); err != nil {
+				return
+			}
+			err := s.lease.renew(runCtx)
+			if errors.Is(err, errLeaseLost) {
+				s.log.Error("listener: lease lost; stopping consumption", logkey.Error, err)
+				return
+			}
+			if err != nil && !s.lease.valid() {
+				s.log.Error("listener: renewing the lease failed until it ran out; stopping consumption", logkey.Error, err)
+				return
+			}
+			if err != nil {
+				s.log.Warn("listener: renewing the lease failed; retrying", logkey.Error, err)
+			}
+		}
+	}()
+	s.consume(runCtx)
+	cancel()
+	<-renewed
+
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer rcancel()
+	if err := s.lease.release(rctx); err != nil {
+		s.log.Warn("listener: releasing the lease failed; a standby takes over when it expires", logkey.Error, err)
+	}
+}
+
+// consume subscribes from the stored position and keeps subscribing until
+// ctx ends. A rejected position is reported once, dropped, and followed by
+// a subscription at the source's preset and a sweep from the time the
+// position was saved, so no conversion is skipped silently.
+func (s *Service) consume(ctx context.Context) {
 	for ctx.Err() == nil {
 		cp, err := s.load(ctx)
 		if errors.Is(err, errCorruptCheckpoint) {
@@ -69,7 +146,12 @@ func (s *Service) Run(ctx context.Context) error {
 		err = s.src.Subscribe(ctx, cp.Position, s.publish)
 		switch {
 		case ctx.Err() != nil:
-			return nil
+			return
+		case errors.Is(err, ErrPositionRejected) && len(cp.Position) == 0:
+			// The source rejected its own preset, which no stored
+			// position explains, so sweeping would not help.
+			s.log.Error("listener: Salesforce rejected the subscription at the preset; retrying", logkey.Error, err, "retry_in", s.cfg.RetryDelay)
+			sleep(ctx, s.cfg.RetryDelay)
 		case errors.Is(err, ErrPositionRejected):
 			s.recover(ctx, cp, err)
 		case err != nil:
@@ -77,7 +159,6 @@ func (s *Service) Run(ctx context.Context) error {
 			sleep(ctx, s.cfg.RetryDelay)
 		}
 	}
-	return nil
 }
 
 // recover handles a rejected replay position.
@@ -85,6 +166,7 @@ func (s *Service) recover(ctx context.Context, cp checkpoint, cause error) {
 	since := cp.SavedAt.Add(-s.cfg.SweepMargin)
 	s.log.Error("listener: Salesforce rejected the stored replay position; resubscribing at the preset and sweeping",
 		logkey.Error, cause, "saved_at", cp.SavedAt, "sweep_since", since)
+	metrics.ReplayRejected(s.transport())
 	if err := s.ckpt.Delete(ctx, s.cfg.Checkpoint); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		s.log.Error("listener: deleting rejected checkpoint failed", logkey.Error, err)
 		sleep(ctx, s.cfg.RetryDelay)
@@ -109,6 +191,11 @@ func (s *Service) recover(ctx context.Context, cp checkpoint, cause error) {
 // event's position. A failure leaves the position where it was, so the
 // event is delivered again and deduplicated by its message ids.
 func (s *Service) publish(ctx context.Context, ev Event) error {
+	// A lease that may have run out means another instance may be
+	// publishing; the renewal goroutine then ends this subscription.
+	if !s.lease.valid() {
+		return errLeaseLost
+	}
 	if ev.DecodeErr != nil {
 		if err := s.deadLetter(ctx, ev); err != nil {
 			return err
@@ -142,7 +229,7 @@ func (s *Service) publish(ctx context.Context, ev Event) error {
 // deadLetter parks an event that cannot be decoded, so it neither blocks
 // the stream nor disappears.
 func (s *Service) deadLetter(ctx context.Context, ev Event) error {
-	s.log.Error("listener: undecodable change event; dead-lettered", logkey.Error, ev.DecodeErr, logkey.ReplayID, string(ev.Position))
+	s.log.Error("listener: undecodable change event; dead-lettered", logkey.Error, ev.DecodeErr, logkey.ReplayID, hex.EncodeToString(ev.Position))
 	data := json.RawMessage(ev.Raw)
 	if !json.Valid(data) {
 		data, _ = json.Marshal(string(ev.Raw))
@@ -151,7 +238,7 @@ func (s *Service) deadLetter(ctx context.Context, ev Event) error {
 		Schema: msg.SchemaDeadLetter, AccountID: "unknown", Stage: bus.StageListener,
 		Reason: ev.DecodeErr.Error(), Subject: "salesforce:" + s.cfg.Checkpoint, Data: data, At: s.now().UTC(),
 	}
-	_, err := bus.Publish(ctx, s.js, bus.DeadLetterSubject(bus.StageListener, "unknown"), dl, "dlq.listener."+string(ev.Position), nil)
+	_, err := bus.Publish(ctx, s.js, bus.DeadLetterSubject(bus.StageListener, "unknown"), dl, "dlq.listener."+hex.EncodeToString(ev.Position), nil)
 	return err
 }
 
@@ -168,6 +255,15 @@ func (s *Service) load(ctx context.Context) (checkpoint, error) {
 		return checkpoint{}, fmt.Errorf("%w: %w", errCorruptCheckpoint, err)
 	}
 	return cp, nil
+}
+
+// transport returns the name of the source's transport for metrics:
+// cometd, pubsub or poll.
+func (s *Service) transport() string {
+	if t, ok := s.src.(interface{ Transport() string }); ok {
+		return t.Transport()
+	}
+	return "cometd"
 }
 
 // errCorruptCheckpoint marks a stored checkpoint that cannot be decoded.
