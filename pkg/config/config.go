@@ -90,7 +90,18 @@ type Salesforce struct {
 	// events).
 	// Defaults to latest.
 	ReplayPreset string `yaml:"replay_preset"`
+	// Transport selects how the listener learns of Account changes:
+	// "cometd" (Change Data Capture over the Streaming API) or "poll"
+	// (SOQL polling on SystemModstamp, for orgs without Change Data
+	// Capture; see listener.poll). Defaults to cometd.
+	Transport string `yaml:"transport"`
 }
+
+// Listener transports, the values of salesforce.transport.
+const (
+	TransportCometD = "cometd"
+	TransportPoll   = "poll"
+)
 
 // SAP configures the SAP side.
 type SAP struct {
@@ -156,6 +167,9 @@ func (c Config) WithDefaults() Config {
 	if c.Salesforce.ReplayPreset == "" {
 		c.Salesforce.ReplayPreset = "latest"
 	}
+	if c.Salesforce.Transport == "" {
+		c.Salesforce.Transport = TransportCometD
+	}
 	if c.SAP.Adapter == "" {
 		c.SAP.Adapter = "ecc"
 	}
@@ -209,6 +223,14 @@ func (c Config) Validate() error {
 	case "latest", "earliest":
 	default:
 		errs = append(errs, fmt.Errorf("salesforce.replay_preset %q is invalid: use latest or earliest", c.Salesforce.ReplayPreset))
+	}
+	switch c.Salesforce.Transport {
+	case TransportCometD, TransportPoll:
+	default:
+		errs = append(errs, fmt.Errorf("salesforce.transport %q is invalid: use %s or %s", c.Salesforce.Transport, TransportCometD, TransportPoll))
+	}
+	if err := c.Listener.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	switch c.SAP.Adapter {
 	case AdapterECC, AdapterS4, AdapterREST:

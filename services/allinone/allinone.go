@@ -98,7 +98,7 @@ func (p *Pipeline) build(ctx context.Context, cfg config.Config, log *slog.Logge
 	if err != nil {
 		return err
 	}
-	src, err := setup.CometDSource(sf, cfg.Salesforce, log.With("component", "cometd"))
+	src, err := setup.Source(ctx, sf, cfg, log.With("component", "listener-source"))
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		src, err := setup.CometDSource(sf, d.Config.Salesforce, d.Log)
+		src, err := setup.Source(ctx, sf, d.Config, d.Log)
 		if err != nil {
 			return nil, err
 		}
