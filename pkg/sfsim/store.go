@@ -103,7 +103,22 @@ type WriteOptions struct {
 	// Origin is the changeOrigin, such as
 	// "com/salesforce/api/rest/60.0;client=sfsap". Empty for UI edits.
 	Origin string
+	// Event selects the change event the write produces: EventNormal, a
+	// header-only gap event (EventGap), as Salesforce sends for changes it
+	// cannot describe, or none (EventNone), as for changes beyond an
+	// overflow's first 100,000.
+	Event EventMode
 }
+
+// EventMode is the kind of change event a write produces.
+type EventMode int
+
+// Event modes of WriteOptions.
+const (
+	EventNormal EventMode = iota
+	EventGap
+	EventNone
+)
 
 // DefaultUserID is the user that writes are attributed to when none is given.
 const DefaultUserID = "005Hx00000SimUsIAA"
@@ -148,7 +163,7 @@ func (s *Store) Create(fields map[string]any, opts WriteOptions) (string, error)
 			body[k] = v
 		}
 	}
-	s.appendEvent("CREATE", []string{id}, nil, nil, body, opts, now)
+	s.emit("CREATE", []string{id}, nil, nil, body, opts, now)
 	return id, nil
 }
 
@@ -213,7 +228,7 @@ func (s *Store) UpdateMany(ids []string, fields map[string]any, opts WriteOption
 	for i, rec := range recs {
 		norm[i] = rec["Id"].(string)
 	}
-	s.appendEvent("UPDATE", norm, changed, nulled, body, opts, now)
+	s.emit("UPDATE", norm, changed, nulled, body, opts, now)
 	return nil
 }
 
@@ -228,7 +243,7 @@ func (s *Store) Delete(id string, opts WriteOptions) error {
 	rec["IsDeleted"] = true
 	now := s.now().UTC()
 	rec["SystemModstamp"] = recordTime(now)
-	s.appendEvent("DELETE", []string{rec["Id"].(string)}, nil, nil, map[string]any{}, opts, now)
+	s.emit("DELETE", []string{rec["Id"].(string)}, nil, nil, map[string]any{}, opts, now)
 	return nil
 }
 
@@ -343,6 +358,18 @@ func (s *Store) WaitEvents(ctx context.Context, after int64) bool {
 			return false
 		}
 	}
+}
+
+// emit appends the event of a write as opts.Event selects.
+func (s *Store) emit(changeType string, ids, changed, nulled []string, body map[string]any, opts WriteOptions, at time.Time) {
+	switch opts.Event {
+	case EventNone:
+		return
+	case EventGap:
+		s.appendEvent("GAP_"+changeType, ids, []string{}, nil, map[string]any{}, WriteOptions{}, at)
+		return
+	}
+	s.appendEvent(changeType, ids, changed, nulled, body, opts, at)
 }
 
 func (s *Store) appendEvent(changeType string, ids, changed, nulled []string, body map[string]any, opts WriteOptions, at time.Time) {

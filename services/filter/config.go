@@ -35,6 +35,14 @@ type Config struct {
 	// SweepMargin is how far before a gap's commit time a sweep starts, to
 	// cover clock differences. Defaults to 5m.
 	SweepMargin time.Duration `yaml:"sweep_margin"`
+	// LimitPause is how long the filter stops reading records after
+	// Salesforce answered REQUEST_LIMIT_EXCEEDED. Changes stay in progress
+	// meanwhile and are never dead-lettered for it. Defaults to 5m.
+	LimitPause time.Duration `yaml:"limit_pause"`
+	// KeepAlive is the interval of in-progress acks for changes held
+	// during a pause. It must stay below the consumer's AckWait. Defaults
+	// to 10s.
+	KeepAlive time.Duration `yaml:"keep_alive"`
 }
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -54,6 +62,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.SweepMargin == 0 {
 		c.SweepMargin = 5 * time.Minute
+	}
+	if c.LimitPause == 0 {
+		c.LimitPause = 5 * time.Minute
+	}
+	if c.KeepAlive == 0 {
+		c.KeepAlive = 10 * time.Second
 	}
 	return c
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/sfsap/sfsap/pkg/logkey"
 	"github.com/sfsap/sfsap/pkg/metrics"
 	"github.com/sfsap/sfsap/pkg/msg"
+	"github.com/sfsap/sfsap/pkg/sfclient"
 	"github.com/sfsap/sfsap/pkg/sfid"
 	"github.com/sfsap/sfsap/pkg/tracing"
 )
@@ -30,6 +31,8 @@ type Service struct {
 	types jetstream.KeyValue
 	log   *slog.Logger
 	now   func() time.Time
+	// gate is closed while Salesforce reports the API limit exceeded.
+	gate sfclient.PauseGate
 }
 
 // New returns a filter. cfg is completed with defaults and validated.
@@ -54,7 +57,9 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("filter: opening consumer %s: %w", bus.ConsumerFilter, err)
 	}
 	s.log.Info("filter: started", "customer_types", s.cfg.CustomerTypes)
-	err = bus.RunBatches(ctx, cons, bus.RunOptions{Name: "filter", Logger: s.log}, s.cfg.BatchSize, s.handleBatch)
+	err = bus.RunBatches(ctx, cons, bus.RunOptions{Name: "filter", Logger: s.log}, s.cfg.BatchSize, func(hctx context.Context, ms []jetstream.Msg) {
+		s.handleBatch(hctx, ctx, ms)
+	})
 	s.log.Info("filter: stopped")
 	return err
 }
@@ -67,7 +72,10 @@ type candidate struct {
 	known  bool
 }
 
-func (s *Service) handleBatch(ctx context.Context, ms []jetstream.Msg) {
+// handleBatch settles the messages of one batch. ctx is the handlers'
+// context, which outlives stop by a grace period; stop ends when the
+// service is asked to stop.
+func (s *Service) handleBatch(ctx, stop context.Context, ms []jetstream.Msg) {
 	var cands []candidate
 	for _, m := range ms {
 		c, err := decode(m)
@@ -95,7 +103,7 @@ func (s *Service) handleBatch(ctx context.Context, ms []jetstream.Msg) {
 	if len(cands) == 0 {
 		return
 	}
-	s.decide(ctx, cands)
+	s.decide(ctx, stop, cands)
 }
 
 // triage handles what needs no record read and reports whether the change
@@ -149,7 +157,8 @@ func (s *Service) typeMayConvert(ctx context.Context, c msg.AccountChange) (bool
 // isEcho reports whether the change is sfsap's own write-back: it changes
 // only fields sfsap writes, or it was made by sfsap without touching Type.
 func (s *Service) isEcho(c msg.AccountChange) bool {
-	own := []string{s.cfg.Fields.SAPID, s.cfg.Fields.SyncStatus, s.cfg.Fields.SyncError, "LastModifiedDate", "SystemModstamp", "LastModifiedById"}
+	f := s.cfg.Fields
+	own := []string{f.SAPID, f.SyncStatus, f.SyncError, f.SyncAttempts, f.LastSync, f.CorrelationID, "LastModifiedDate", "SystemModstamp", "LastModifiedById"}
 	onlyOwn := true
 	for _, f := range c.ChangedFields {
 		if !slices.Contains(own, f) && !strings.HasPrefix(f, "SAP_Sync_") {
@@ -167,19 +176,15 @@ func (s *Service) isEcho(c msg.AccountChange) bool {
 
 // decide reads the current records of the candidates in one query and
 // enqueues a create job for each real conversion.
-func (s *Service) decide(ctx context.Context, cands []candidate) {
+func (s *Service) decide(ctx, stop context.Context, cands []candidate) {
 	var ids []string
 	for _, c := range cands {
 		if c.change.AccountID != sfid.EmptyID && !slices.Contains(ids, c.change.AccountID) {
 			ids = append(ids, c.change.AccountID)
 		}
 	}
-	accts, err := s.sf.GetAccounts(ctx, ids)
-	if err != nil {
-		s.log.Warn("filter: reading accounts from Salesforce failed; will retry", "accounts", len(ids), logkey.Error, err)
-		for _, c := range cands {
-			bus.Settle(ctx, c.m, err, bus.RunOptions{Name: "filter", Logger: s.log})
-		}
+	accts, ok := s.readAccounts(ctx, stop, cands, ids)
+	if !ok {
 		return
 	}
 	byID := map[string]account.Account{}
