@@ -2,11 +2,15 @@ package sfclient
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -14,6 +18,7 @@ import (
 	"github.com/simpleforce/simpleforce"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+	"golang.org/x/oauth2/jwt"
 )
 
 // Flow is the way the client obtains its session.
@@ -27,7 +32,15 @@ const (
 	// FlowPassword is the username-password login over the SOAP API, as
 	// simpleforce performs it, for orgs without a suitable connected app.
 	FlowPassword Flow = "password"
+	// FlowJWT is the OAuth 2.0 JWT bearer flow: the client signs an
+	// assertion with the connected app's private key, and Salesforce
+	// checks it against the app's certificate. No secret is sent.
+	FlowJWT Flow = "jwt"
 )
+
+// jwtLifetime is the lifetime of a JWT bearer assertion. Salesforce is
+// reported to accept assertions that expire within 3 minutes.
+const jwtLifetime = 3 * time.Minute
 
 // DefaultAPIVersion is the REST API version used when Config.APIVersion
 // is empty.
@@ -56,6 +69,17 @@ type Config struct {
 	Username      string `yaml:"username"`
 	Password      string `yaml:"password"`
 	SecurityToken string `yaml:"security_token"`
+	// PrivateKeyFile is the PEM file of the connected app's RSA private
+	// key (PKCS #1 or PKCS #8) for FlowJWT, whose assertion names
+	// ClientID as issuer and Username as subject.
+	PrivateKeyFile string `yaml:"private_key_file"`
+	// PrivateKey is the PEM key itself, for callers that do not keep it
+	// in a file. It takes precedence over PrivateKeyFile.
+	PrivateKey []byte `yaml:"-"`
+	// Audience is the aud claim of a JWT assertion. Defaults to LoginURL;
+	// set it to https://login.salesforce.com when logging in through a
+	// My Domain URL of a production org.
+	Audience string `yaml:"jwt_audience"`
 	// Fields names the custom Account fields. Empty names take the
 	// defaults of account.DefaultFields.
 	Fields account.Fields `yaml:"fields"`
@@ -84,9 +108,13 @@ func (c Config) withDefaults() (Config, error) {
 		c.APIVersion = DefaultAPIVersion
 	}
 	if c.Flow == "" {
-		c.Flow = FlowClientCredentials
-		if c.Username != "" {
+		switch {
+		case len(c.PrivateKey) > 0 || c.PrivateKeyFile != "":
+			c.Flow = FlowJWT
+		case c.Username != "":
 			c.Flow = FlowPassword
+		default:
+			c.Flow = FlowClientCredentials
 		}
 	}
 	switch c.Flow {
@@ -98,8 +126,28 @@ func (c Config) withDefaults() (Config, error) {
 		if c.Username == "" || c.Password == "" {
 			return c, errors.New("sfclient: the password flow needs a username and a password")
 		}
+	case FlowJWT:
+		if c.ClientID == "" || c.Username == "" {
+			return c, errors.New("sfclient: the JWT bearer flow needs the connected app's client ID (issuer) and the username (subject)")
+		}
+		if len(c.PrivateKey) == 0 {
+			if c.PrivateKeyFile == "" {
+				return c, errors.New("sfclient: the JWT bearer flow needs a private key: set private_key_file to the connected app's PEM key")
+			}
+			key, err := os.ReadFile(c.PrivateKeyFile)
+			if err != nil {
+				return c, fmt.Errorf("sfclient: reading the JWT private key: %w", err)
+			}
+			c.PrivateKey = key
+		}
+		if err := checkRSAKey(c.PrivateKey); err != nil {
+			return c, fmt.Errorf("sfclient: invalid JWT private key %s: %w", c.PrivateKeyFile, err)
+		}
+		if c.Audience == "" {
+			c.Audience = c.LoginURL
+		}
 	default:
-		return c, fmt.Errorf("sfclient: unknown flow %q: use %q or %q", c.Flow, FlowClientCredentials, FlowPassword)
+		return c, fmt.Errorf("sfclient: unknown flow %q: use %q, %q or %q", c.Flow, FlowClientCredentials, FlowPassword, FlowJWT)
 	}
 
 	c.Fields = c.Fields.WithDefaults()
@@ -124,9 +172,9 @@ func redact(secret string) string {
 
 // String returns the configuration with secrets replaced by [redacted].
 func (c Config) String() string {
-	return fmt.Sprintf("sfclient.Config{LoginURL:%q APIVersion:%q Flow:%q ClientID:%q ClientSecret:%q Username:%q Password:%q SecurityToken:%q Timeout:%s CallOptionsClient:%q}",
+	return fmt.Sprintf("sfclient.Config{LoginURL:%q APIVersion:%q Flow:%q ClientID:%q ClientSecret:%q Username:%q Password:%q SecurityToken:%q PrivateKeyFile:%q PrivateKey:%q Timeout:%s CallOptionsClient:%q}",
 		c.LoginURL, c.APIVersion, c.Flow, c.ClientID, redact(c.ClientSecret), c.Username,
-		redact(c.Password), redact(c.SecurityToken), c.Timeout, c.CallOptionsClient)
+		redact(c.Password), redact(c.SecurityToken), c.PrivateKeyFile, redact(string(c.PrivateKey)), c.Timeout, c.CallOptionsClient)
 }
 
 // GoString hides the secrets from %#v as String does from %v.
@@ -143,12 +191,13 @@ func (c Config) LogValue() slog.Value {
 		slog.String("username", c.Username),
 		slog.String("password", redact(c.Password)),
 		slog.String("security_token", redact(c.SecurityToken)),
+		slog.String("private_key_file", c.PrivateKeyFile),
+		slog.String("private_key", redact(string(c.PrivateKey))),
 	)
 }
 
 // authenticator obtains a new session and stores it in the simpleforce
-// client. Callers hold the Client's write lock. A JWT bearer flow would be
-// a third implementation.
+// client. Callers hold the Client's write lock.
 type authenticator interface {
 	login(ctx context.Context, sf *simpleforce.Client) error
 }
@@ -175,6 +224,40 @@ func newClientCredentials(cfg Config, hc *http.Client) *clientCredentials {
 func (a *clientCredentials) login(ctx context.Context, sf *simpleforce.Client) error {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, a.http)
 	tok, err := a.conf.Token(ctx)
+	return storeToken(sf, tok, err, a.conf.TokenURL, a.conf.ClientID)
+}
+
+// jwtBearer logs in with the OAuth 2.0 JWT bearer flow.
+type jwtBearer struct {
+	conf jwt.Config
+	http *http.Client
+}
+
+func newJWTBearer(cfg Config, hc *http.Client) *jwtBearer {
+	return &jwtBearer{
+		conf: jwt.Config{
+			Email:      cfg.ClientID,
+			Subject:    cfg.Username,
+			PrivateKey: cfg.PrivateKey,
+			TokenURL:   cfg.LoginURL + "/services/oauth2/token",
+			Audience:   cfg.Audience,
+			Expires:    jwtLifetime,
+		},
+		http: hc,
+	}
+}
+
+// login signs a new assertion for every login, so each one is fresh.
+func (a *jwtBearer) login(ctx context.Context, sf *simpleforce.Client) error {
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, a.http)
+	tok, err := a.conf.TokenSource(ctx).Token()
+	return storeToken(sf, tok, err, a.conf.TokenURL, a.conf.Email)
+}
+
+// storeToken hands the access token and instance URL of an OAuth token
+// response to simpleforce, or turns the token request's failure into an
+// *APIError.
+func storeToken(sf *simpleforce.Client, tok *oauth2.Token, err error, tokenURL, clientID string) error {
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
@@ -183,15 +266,35 @@ func (a *clientCredentials) login(ctx context.Context, sf *simpleforce.Client) e
 				status = re.Response.StatusCode
 			}
 			apiErr := ParseError(status, re.Body)
-			return fmt.Errorf("requesting a token from %s with client ID %s: %w", a.conf.TokenURL, a.conf.ClientID, apiErr)
+			return fmt.Errorf("requesting a token from %s with client ID %s: %w", tokenURL, clientID, apiErr)
 		}
-		return fmt.Errorf("requesting a token from %s: %w", a.conf.TokenURL, err)
+		return fmt.Errorf("requesting a token from %s: %w", tokenURL, err)
 	}
 	instance, _ := tok.Extra("instance_url").(string)
 	if u, err := url.Parse(instance); err != nil || u.Scheme == "" || u.Host == "" {
-		return fmt.Errorf("requesting a token from %s: the token response has no valid instance_url (%q)", a.conf.TokenURL, instance)
+		return fmt.Errorf("requesting a token from %s: the token response has no valid instance_url (%q)", tokenURL, instance)
 	}
 	sf.SetSidLoc(tok.AccessToken, strings.TrimSuffix(instance, "/"))
+	return nil
+}
+
+// checkRSAKey reports whether pemKey holds an RSA private key in PKCS #1
+// or PKCS #8 form, as the RS256 signature needs.
+func checkRSAKey(pemKey []byte) error {
+	block, _ := pem.Decode(pemKey)
+	if block == nil {
+		return errors.New("no PEM block found")
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return nil
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("parsing PEM block %q: want an RSA key in PKCS #1 or PKCS #8 form: %w", block.Type, err)
+	}
+	if _, ok := key.(*rsa.PrivateKey); !ok {
+		return fmt.Errorf("the key is a %T, want an RSA key", key)
+	}
 	return nil
 }
 

@@ -98,7 +98,7 @@ func TestConfigValidation(t *testing.T) {
 		{"relative login URL", sfclient.Config{LoginURL: "login.salesforce.com", ClientID: "a", ClientSecret: "b"}, "invalid login URL"},
 		{"no credentials", sfclient.Config{LoginURL: "http://127.0.0.1:1"}, "needs a client ID and a client secret"},
 		{"password without password", sfclient.Config{LoginURL: "http://127.0.0.1:1", Username: "u"}, "needs a username and a password"},
-		{"unknown flow", sfclient.Config{LoginURL: "http://127.0.0.1:1", Flow: "jwt"}, `unknown flow "jwt"`},
+		{"unknown flow", sfclient.Config{LoginURL: "http://127.0.0.1:1", Flow: "saml"}, `unknown flow "saml"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

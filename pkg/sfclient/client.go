@@ -1,6 +1,6 @@
 // Package sfclient is the Salesforce REST client of sfsap's services. It
-// logs in with the OAuth 2.0 client credentials flow or the SOAP
-// username-password login, renews an expired session once per call, and
+// logs in with the OAuth 2.0 client credentials or JWT bearer flow or the
+// SOAP username-password login, renews an expired session once per call, and
 // returns every failure as a typed *APIError with the Salesforce error
 // code.
 package sfclient
@@ -65,6 +65,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		c.auth = newClientCredentials(cfg, hc)
 	case FlowPassword:
 		c.auth = &passwordLogin{loginURL: cfg.LoginURL, username: cfg.Username, password: cfg.Password, token: cfg.SecurityToken}
+	case FlowJWT:
+		c.auth = newJWTBearer(cfg, hc)
 	}
 
 	c.mu.Lock()

@@ -1,6 +1,7 @@
 package sfsim
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,18 @@ type Options struct {
 	Username      string
 	Password      string
 	SecurityToken string
+	// JWTCertificate is the connected app's certificate. When set, the
+	// token endpoint accepts the JWT bearer flow (GrantTypeJWT) with
+	// assertions signed by the certificate's RSA key.
+	JWTCertificate *x509.Certificate
+	// JWTAudiences are further aud values a JWT assertion may name, such
+	// as https://login.salesforce.com. The server's URL is always
+	// accepted.
+	JWTAudiences []string
+	// JWTMaxLifetime is the latest exp a JWT assertion may have, from
+	// now. Defaults to 3 minutes, the limit Salesforce is reported to
+	// apply.
+	JWTMaxLifetime time.Duration
 	// UserID is the integration user's id: tokens of every flow belong to
 	// this user, so it becomes the commitUser of writes made through the
 	// REST API. Defaults to DefaultIntegrationUserID.
@@ -89,6 +102,9 @@ func (o Options) withDefaults() Options {
 	if o.DailyAPILimit <= 0 {
 		o.DailyAPILimit = 100_000
 	}
+	if o.JWTMaxLifetime <= 0 {
+		o.JWTMaxLifetime = 3 * time.Minute
+	}
 	if o.QueryBatchSize <= 0 {
 		o.QueryBatchSize = 2000
 	}
@@ -136,6 +152,9 @@ func New(opts Options) *Server {
 	s.grants = map[string]GrantFunc{
 		"client_credentials": s.clientCredentialsGrant,
 		"password":           s.passwordGrant,
+	}
+	if s.opts.JWTCertificate != nil {
+		s.grants[GrantTypeJWT] = s.jwtGrant
 	}
 	s.mux.HandleFunc("POST /services/oauth2/token", s.handleToken)
 	s.mux.HandleFunc("GET /services/oauth2/userinfo", s.handleUserInfo)
