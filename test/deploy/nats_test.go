@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -15,9 +17,11 @@ import (
 
 	"github.com/sfsap/sfsap/pkg/account"
 	"github.com/sfsap/sfsap/pkg/bus"
+	"github.com/sfsap/sfsap/pkg/ledger"
 	"github.com/sfsap/sfsap/pkg/sapsim"
 	"github.com/sfsap/sfsap/pkg/sfid"
 	"github.com/sfsap/sfsap/pkg/sfsim"
+	"github.com/sfsap/sfsap/services/listener"
 )
 
 // probeAccount and probeAccount2 are the Account ids that permission
@@ -118,6 +122,116 @@ func updateTopologyStream(name string) func(context.Context, *conn) error {
 	}
 }
 
+func writeNamedKey(bucket, key string) func(context.Context, *conn) error {
+	return func(ctx context.Context, c *conn) error {
+		kv, err := c.js.KeyValue(ctx, bucket)
+		if err != nil {
+			return err
+		}
+		_, err = kv.PutString(ctx, key, "probe")
+		return err
+	}
+}
+
+// readMsg reads the first message of a stream by sequence; a stream
+// without one answers "not found", which still shows the request was
+// allowed.
+func readMsg(stream string) func(context.Context, *conn) error {
+	return func(ctx context.Context, c *conn) error {
+		st, err := c.js.Stream(ctx, stream)
+		if err != nil {
+			return err
+		}
+		if _, err := st.GetMsg(ctx, 1); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return err
+		}
+		return nil
+	}
+}
+
+// deleteMsg deletes a message that does not exist. Any answer from the
+// server shows the request was allowed, since the server drops a refused
+// request and its context then ends.
+func deleteMsg(stream string) func(context.Context, *conn) error {
+	return func(ctx context.Context, c *conn) error {
+		st, err := c.js.Stream(ctx, stream)
+		if err != nil {
+			return err
+		}
+		if err := st.DeleteMsg(ctx, 1<<40); err != nil && ctx.Err() != nil {
+			return err
+		}
+		return nil
+	}
+}
+
+// createLeases creates the listener's lease bucket and takes a lease, as
+// the listener does at start.
+func createLeases(ctx context.Context, c *conn) error {
+	kv, err := c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: listener.LeaseBucket, History: 1, TTL: 15 * time.Second, Storage: jetstream.FileStorage,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = kv.Create(ctx, "probe", []byte("probe"))
+	return err
+}
+
+func listLedger(ctx context.Context, c *conn) error {
+	kv, err := c.js.KeyValue(ctx, bus.BucketLedger)
+	if err != nil {
+		return err
+	}
+	_, err = ledger.New(kv).List(ctx)
+	return err
+}
+
+func consumerInfo(stream, name string) func(context.Context, *conn) error {
+	return func(ctx context.Context, c *conn) error {
+		_, err := c.js.Consumer(ctx, stream, name)
+		return err
+	}
+}
+
+func deleteConsumer(stream, name string) func(context.Context, *conn) error {
+	return func(ctx context.Context, c *conn) error { return c.js.DeleteConsumer(ctx, stream, name) }
+}
+
+// createNotifierConsumer creates a consumer on the audit trail as the
+// notifier does for each sink.
+func createNotifierConsumer(name string) func(context.Context, *conn) error {
+	return func(ctx context.Context, c *conn) error {
+		_, err := c.js.CreateOrUpdateConsumer(ctx, bus.StreamResults, jetstream.ConsumerConfig{
+			Durable:        name,
+			AckPolicy:      jetstream.AckExplicitPolicy,
+			FilterSubjects: []string{"sfsap.result.failed.*", "sfsap.result.writeback_failed.*"},
+		})
+		return err
+	}
+}
+
+// readOrdered reads a stream through an ordered consumer, as sfsapctl
+// does.
+func readOrdered(stream string) func(context.Context, *conn) error {
+	return func(ctx context.Context, c *conn) error {
+		cons, err := c.js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
+		if err != nil {
+			return err
+		}
+		batch, err := cons.Fetch(10, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			return err
+		}
+		for range batch.Messages() {
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrNoMessages) {
+			return err
+		}
+		return nil
+	}
+}
+
 // TestNATSPermissions connects as each user of deploy/nats/nats-server.conf
 // and checks that it may do its own work and is refused the rest.
 func TestNATSPermissions(t *testing.T) {
@@ -161,6 +275,36 @@ func TestNATSPermissions(t *testing.T) {
 		{"writeback queues create jobs", "writeback", false, publishTo(bus.CreateJobSubject(probeAccount))},
 		{"writeback consumes create jobs", "writeback", false, openConsumer(bus.StreamSAPJobs, bus.ConsumerSAPWorker)},
 		{"writeback deletes the dead letters", "writeback", false, deleteStream(bus.StreamDLQ)},
+
+		{"reconciler reads a work message", "reconciler", true, readMsg(bus.StreamSAPJobs)},
+		{"reconciler deletes a work message", "reconciler", true, deleteMsg(bus.StreamWriteback)},
+		{"reconciler lists the ledger", "reconciler", true, listLedger},
+		{"reconciler checks the filter consumer", "reconciler", true, consumerInfo(bus.StreamCDC, bus.ConsumerFilter)},
+		{"reconciler moves dead letters", "reconciler", true, openConsumer(bus.StreamAdvisories, bus.ConsumerDLQMover)},
+		{"reconciler stores its sweep position", "reconciler", true, writeNamedKey(bus.BucketCheckpoint, "reconciler.sweep")},
+		{"reconciler overwrites the replay position", "reconciler", false, writeKey(bus.BucketCheckpoint)},
+		{"reconciler consumes change events", "reconciler", false, openConsumer(bus.StreamCDC, bus.ConsumerFilter)},
+		{"reconciler publishes change events", "reconciler", false, publishTo(bus.CDCSubject(probeAccount, "UPDATE"))},
+		{"reconciler deletes dead letters", "reconciler", false, deleteMsg(bus.StreamDLQ)},
+
+		{"notifier creates its consumer", "notifier", true, createNotifierConsumer("notifier-slack")},
+		{"notifier creates another consumer", "notifier", false, createNotifierConsumer("rogue")},
+		{"notifier reads the ledger", "notifier", false, readKey(bus.BucketLedger)},
+		{"notifier queues create jobs", "notifier", false, publishTo(bus.CreateJobSubject(probeAccount))},
+
+		{"operator reads dead letters", "operator", true, readOrdered(bus.StreamDLQ)},
+		{"operator reads the audit trail", "operator", true, readOrdered(bus.StreamResults)},
+		{"operator lists the ledger", "operator", true, listLedger},
+		{"operator replays change events", "operator", true, publishTo(bus.CDCSubject(probeAccount, "UPDATE"))},
+		{"operator deletes a dead letter", "operator", true, deleteMsg(bus.StreamDLQ)},
+		{"operator pulls the SAP worker's jobs", "operator", false, openConsumer(bus.StreamSAPJobs, bus.ConsumerSAPWorker)},
+		{"operator deletes the filter consumer", "operator", false, deleteConsumer(bus.StreamCDC, bus.ConsumerFilter)},
+		{"operator deletes a stream", "operator", false, deleteStream(bus.StreamResults)},
+		{"operator deletes a work message", "operator", false, deleteMsg(bus.StreamSAPJobs)},
+		{"operator publishes results", "operator", false, publishTo(bus.ResultSubject("synced", probeAccount))},
+
+		{"listener creates its lease", "listener", true, createLeases},
+		{"filter creates the listener lease", "filter", false, createLeases},
 
 		{"provisioner updates a stream", "provisioner", true, updateTopologyStream(bus.StreamCDC)},
 		{"provisioner creates another stream", "provisioner", false, createStream("ROGUE", "rogue.>")},
@@ -209,10 +353,11 @@ func TestNATSRejectsWrongLogins(t *testing.T) {
 	}
 }
 
-// TestNATSUsersRunPipeline runs the four service binaries, each as its own
+// TestNATSUsersRunPipeline runs the service binaries, each as its own
 // NATS user with the topology made by the provisioner, against both
-// simulators, and checks that a converted Account gets its SAP number
-// without the server refusing anything.
+// simulators and a webhook receiver. A converted Account must get its SAP
+// number and a notification, sfsapctl must show its journey, and the
+// server must refuse nothing on the way.
 func TestNATSUsersRunPipeline(t *testing.T) {
 	t.Parallel()
 	h := startHub(t)
@@ -234,6 +379,15 @@ func TestNATSUsersRunPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sapSim.Close() })
+	hooks := make(chan string, 16)
+	webhook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		select {
+		case hooks <- string(body):
+		default:
+		}
+	}))
+	t.Cleanup(webhook.Close)
 
 	secrets := t.TempDir()
 	salesforceEnv := []string{
@@ -242,9 +396,10 @@ func TestNATSUsersRunPipeline(t *testing.T) {
 		"SFSAP_SALESFORCE_CLIENT_SECRET_FILE=" + writeSecret(t, secrets, "sf-secret", "sfsim-secret"),
 	}
 	extra := map[string][]string{
-		"listener":  append([]string{"SFSAP_SALESFORCE_REPLAY_PRESET=earliest"}, salesforceEnv...),
-		"filter":    salesforceEnv,
-		"writeback": salesforceEnv,
+		"listener":   append([]string{"SFSAP_SALESFORCE_REPLAY_PRESET=earliest"}, salesforceEnv...),
+		"filter":     salesforceEnv,
+		"writeback":  salesforceEnv,
+		"reconciler": append([]string{"SFSAP_RECONCILER_INTERVAL=1s", "SFSAP_RECONCILER_SWEEP_INTERVAL=2s"}, salesforceEnv...),
 		"sapworker": {
 			"SFSAP_SAP_URL=" + sapSim.URL(),
 			"SFSAP_SAP_CLIENT=100",
@@ -252,8 +407,12 @@ func TestNATSUsersRunPipeline(t *testing.T) {
 			"SFSAP_SAP_PASSWORD_FILE=" + writeSecret(t, secrets, "sap-password", "sap-pw"),
 			"SFSAP_SAPWORKER_SETTLE=2s",
 		},
+		"notifier": {
+			"SFSAP_NOTIFIER_SLACK_WEBHOOK_URL=" + webhook.URL + "/hook",
+			"SFSAP_NOTIFIER_NOTIFY=all",
+		},
 	}
-	for _, name := range []string{"listener", "filter", "sapworker", "writeback"} {
+	for _, name := range []string{"listener", "filter", "sapworker", "writeback", "reconciler", "notifier"} {
 		bin := buildBinary(t, "./services/"+name+"/cmd/"+name)
 		httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 		env := append(h.serviceEnv(t, name), extra[name]...)
@@ -292,6 +451,31 @@ func TestNATSUsersRunPipeline(t *testing.T) {
 	if n := sapSim.CountByExternalRef(id); n != 1 {
 		t.Errorf("SAP customers for %s = %d, want 1", id, n)
 	}
+	select {
+	case body := <-hooks:
+		if !strings.Contains(body, id) {
+			t.Errorf("notification %s does not name account %s", body, id)
+		}
+	case <-time.After(time.Minute):
+		t.Errorf("no notification reached the webhook")
+	}
+
+	// The operator's tool reads every stream and the ledger.
+	ctl := buildBinary(t, "./services/operator/cmd/sfsapctl")
+	for _, args := range [][]string{{"journey", id}, {"dlq", "list"}, {"audit", "--account", id}} {
+		cmd := exec.Command(ctl, append([]string{"--timeout", "30s"}, args...)...)
+		cmd.Env = h.serviceEnv(t, "operator")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("sfsapctl %s as operator: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		if args[0] == "journey" && !strings.Contains(string(out), fmt.Sprint(rec[fields.SAPID])) {
+			t.Errorf("sfsapctl journey %s does not show SAP customer %v:\n%s", id, rec[fields.SAPID], out)
+		}
+	}
+
+	// Let the reconciler finish a pass over the ledger.
+	time.Sleep(2 * time.Second)
 	if v := permissionViolations(h.proc); len(v) > 0 {
 		t.Errorf("the server refused the services %d times; first: %s", len(v), v[0])
 	}

@@ -22,7 +22,7 @@ const natsServerModule = "github.com/nats-io/nats-server/v2"
 
 // passwordUsers are the users of deploy/nats/nats-server.conf that log in
 // with a password; the leaf node logs in with its certificate instead.
-var passwordUsers = []string{"provisioner", "listener", "filter", "sapworker", "writeback"}
+var passwordUsers = []string{"provisioner", "listener", "filter", "sapworker", "writeback", "reconciler", "notifier", "operator"}
 
 // hub is a nats-server process running deploy/nats/nats-server.conf.
 type hub struct {
