@@ -61,6 +61,14 @@ type Config struct {
 	// RequestTimeout bounds every request except /meta/connect, whose
 	// deadline is the server's advice.timeout plus 30 s. Defaults to 30 s.
 	RequestTimeout time.Duration
+	// Watchdog is how long Subscribe may go without a live subscription
+	// before it logs an error, once per outage, such as when handshakes
+	// keep failing after Salesforce dropped the client. Defaults to 5 min.
+	Watchdog time.Duration
+	// StallChanged, if set, is called with true when the watchdog reports
+	// a stall and with false when a subscription succeeds again, for
+	// example to set a metric.
+	StallChanged func(stalled bool)
 }
 
 // Defaults of Config.
@@ -128,6 +136,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
 	}
+	if cfg.Watchdog <= 0 {
+		cfg.Watchdog = 5 * time.Minute
+	}
 
 	httpClient := cfg.HTTPClient
 	if httpClient == nil {
@@ -184,8 +195,11 @@ func (c *Client) Subscribe(ctx context.Context, replayFrom int64, handler func(c
 		handler:  handler,
 		replayID: replayFrom,
 		hold:     defaultConnectHold,
+		watchdog: newWatchdog(c.cfg.Watchdog, c.log, c.cfg.StallChanged),
 	}
 	defer s.disconnect(ctx)
+	stopWatchdog := s.watchdog.start(ctx)
+	defer stopWatchdog()
 
 	for {
 		if err := ctx.Err(); err != nil {
@@ -200,6 +214,7 @@ func (c *Client) Subscribe(ctx context.Context, replayFrom int64, handler func(c
 		}
 
 		err := s.run(ctx)
+		s.watchdog.lost()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -47,16 +47,21 @@ type recordedRequest struct {
 
 func startSim(t *testing.T) *simOrg {
 	t.Helper()
+	return startSimWith(t, sfsim.CometDOptions{ConnectTimeout: 2 * time.Second})
+}
+
+// startSimWith starts a simulated org with the given CometD options; it
+// sets Authorize and Faults itself.
+func startSimWith(t *testing.T, opts sfsim.CometDOptions) *simOrg {
+	t.Helper()
 	org := &simOrg{
 		store:  sfsim.NewStore(),
 		faults: &sfsim.CometDFaults{},
 		tokens: map[string]bool{"token-1": true},
 	}
-	handler := sfsim.NewCometD(org.store, sfsim.CometDOptions{
-		Authorize:      org.authorize,
-		ConnectTimeout: 2 * time.Second,
-		Faults:         org.faults,
-	})
+	opts.Authorize = org.authorize
+	opts.Faults = org.faults
+	handler := sfsim.NewCometD(org.store, opts)
 	mux := http.NewServeMux()
 	mux.Handle("/cometd/", org.record(handler))
 	srv := httptest.NewServer(mux)

@@ -22,6 +22,8 @@ type subscription struct {
 	// failures counts failed attempts since the last successful connect.
 	// It sets the backoff before the next handshake.
 	failures int
+	// watchdog reports a subscription that stays down too long.
+	watchdog *watchdog
 
 	// Session state, set by the handshake.
 	clientID string
@@ -151,6 +153,7 @@ func (s *subscription) subscribe(ctx context.Context) error {
 		return &finalError{fmt.Errorf("subscribing to %s from replay id %d: %w", channel, s.replayID, e)}
 	}
 	s.client.log.Info("cometd: subscribed", "replay_id", s.replayID)
+	s.watchdog.subscribed()
 	return nil
 }
 
