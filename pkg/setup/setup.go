@@ -165,6 +165,7 @@ func CometDSource(sf *sfclient.Client, c config.Salesforce, log *slog.Logger) (*
 		TokenSource:   sf.AccessToken,
 		TokenRejected: sf.TokenRejected,
 		Logger:        log,
+		StallChanged:  metrics.SubscriptionStalled,
 	})
 	if err != nil {
 		return nil, err
