@@ -351,7 +351,9 @@ func convertAll(t *testing.T, store *sfsim.Store, ids []string, window time.Dura
 	}
 }
 
-// injectFaults injects a fault every 0.5 to 2.5s until ctx ends, and
+// injectFaults injects a fault every 0.5 to 2.5s until ctx ends: it kills
+// or stops a service and starts it again after up to 3.2s, or makes SAP or
+// Salesforce fail. It also
 // restarts the NATS server at a third of the window (graceful) and at two
 // thirds (killed).
 func injectFaults(ctx context.Context, t *testing.T, rng *rand.Rand, window time.Duration, svcs []*service,
@@ -380,9 +382,16 @@ func injectFaults(ctx context.Context, t *testing.T, rng *rand.Rand, window time
 		}
 		switch n := rng.IntN(11); {
 		case n < 4:
+			// One stop in three is graceful, which must finish or release
+			// the work in flight.
 			s := svcs[rng.IntN(len(svcs))]
-			s.signal(syscall.SIGKILL)
-			faults.add("kill_"+s.name, 1)
+			if rng.IntN(3) == 0 {
+				s.signal(syscall.SIGTERM)
+				faults.add("stop_"+s.name, 1)
+			} else {
+				s.signal(syscall.SIGKILL)
+				faults.add("kill_"+s.name, 1)
+			}
 			delay := 200*time.Millisecond + time.Duration(rng.IntN(3000))*time.Millisecond
 			time.AfterFunc(delay, func() { _ = s.start() })
 		case n < 6:
@@ -492,7 +501,11 @@ func processSummary(svcs []*service) string {
 	var parts []string
 	for _, s := range svcs {
 		s.mu.Lock()
-		parts = append(parts, fmt.Sprintf("%s started %d killed %d exited %d", s.name, s.starts, s.kills, len(s.unexpected)))
+		part := fmt.Sprintf("%s started %d killed %d stopped %d exited %d", s.name, s.starts, s.kills, s.stops, len(s.unexpected))
+		if s.stops > 0 {
+			part += fmt.Sprintf(" (graceful stops took %s on average)", (s.stopTime / time.Duration(s.stops)).Round(time.Millisecond))
+		}
+		parts = append(parts, part)
 		s.mu.Unlock()
 	}
 	return strings.Join(parts, "; ")

@@ -25,9 +25,12 @@ type service struct {
 	killing bool
 	// down is set while the process is stopped on purpose, so the
 	// supervisor does not restart it.
-	down       bool
-	starts     int
-	kills      int
+	down   bool
+	starts int
+	kills  int
+	stops  int
+	// stopTime adds up how long graceful stops took.
+	stopTime   time.Duration
 	unexpected []string
 }
 
@@ -79,11 +82,9 @@ func (s *service) signal(sig syscall.Signal) {
 		return
 	}
 	s.killing, s.down = true, true
-	if sig == syscall.SIGKILL {
-		s.kills++
-	}
 	s.mu.Unlock()
 
+	began := time.Now()
 	_ = cmd.Process.Signal(sig)
 	select {
 	case <-done:
@@ -93,6 +94,12 @@ func (s *service) signal(sig syscall.Signal) {
 	}
 	s.mu.Lock()
 	s.killing = false
+	if sig == syscall.SIGKILL {
+		s.kills++
+	} else {
+		s.stops++
+		s.stopTime += time.Since(began)
+	}
 	s.mu.Unlock()
 }
 
