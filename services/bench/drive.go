@@ -205,6 +205,9 @@ type phase struct {
 	// CPU is the CPU time each process used in the phase, by program
 	// name, with benchProcess for this process.
 	CPU map[string]time.Duration
+	// NATSIn and NATSOut count the messages nats-server received from
+	// its clients and sent to them in the phase.
+	NATSIn, NATSOut int64
 }
 
 // runPhase converts ids with drive, waits for every Result and for the
@@ -215,6 +218,10 @@ func (e *env) runPhase(ctx context.Context, ids []string, timeout time.Duration,
 	after := store.LatestReplayID()
 	before := readCounters(e.sims.Salesforce, e.sims.SAP)
 	cpuBefore, err := e.cpuTimes()
+	if err != nil {
+		return phase{}, err
+	}
+	inBefore, outBefore, err := e.nats.messageCounts(ctx)
 	if err != nil {
 		return phase{}, err
 	}
@@ -242,6 +249,11 @@ func (e *env) runPhase(ctx context.Context, ids []string, timeout time.Duration,
 	for name, d := range cpuAfter {
 		p.CPU[name] = d - cpuBefore[name]
 	}
+	inAfter, outAfter, err := e.nats.messageCounts(ctx)
+	if err != nil {
+		return phase{}, err
+	}
+	p.NATSIn, p.NATSOut = inAfter-inBefore, outAfter-outBefore
 	p.APICalls, p.CallsByKind, p.SAPCalls = callsSince(before, readCounters(e.sims.Salesforce, e.sims.SAP))
 	conv := conversionTimes(store, after, ids)
 	p.Stages = e.trace.stages(conv, ids, s)

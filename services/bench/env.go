@@ -28,7 +28,7 @@ import (
 type env struct {
 	dir     string
 	sims    *allinone.Simulators
-	nats    *process
+	nats    *natsServer
 	procs   []*process
 	conn    *nats.Conn
 	js      jetstream.JetStream
@@ -58,11 +58,12 @@ func startEnv(ctx context.Context, sims *allinone.Simulators, binDir, dir string
 		return nil, fmt.Errorf("creating folder %s: %w", dir, err)
 	}
 	e := &env{dir: dir, sims: sims, log: log}
-	natsProc, url, err := startNATS(filepath.Join(binDir, progNATS), dir)
+	var err error
+	e.nats, err = startNATS(filepath.Join(binDir, progNATS), dir)
 	if err != nil {
 		return nil, err
 	}
-	e.nats = natsProc
+	url := e.nats.clientURL
 
 	cfgPath := filepath.Join(dir, "sfsap.yaml")
 	if err := writeServiceConfig(cfgPath, sims, url, concurrency); err != nil {
@@ -135,12 +136,18 @@ func writeServiceConfig(path string, sims *allinone.Simulators, natsURL string, 
 	return nil
 }
 
+// all returns every started process, nats-server first.
+func (e *env) all() []*process {
+	var out []*process
+	if e.nats != nil {
+		out = append(out, e.nats.process)
+	}
+	return append(out, e.procs...)
+}
+
 // healthy returns an error when a process has exited.
 func (e *env) healthy() error {
-	for _, p := range append([]*process{e.nats}, e.procs...) {
-		if p == nil {
-			continue
-		}
+	for _, p := range e.all() {
 		if err := p.exited(); err != nil {
 			return err
 		}
@@ -151,7 +158,7 @@ func (e *env) healthy() error {
 // memory returns the resident memory of each process by program name.
 func (e *env) memory() (map[string]Memory, error) {
 	out := map[string]Memory{}
-	for _, p := range append([]*process{e.nats}, e.procs...) {
+	for _, p := range e.all() {
 		m, err := p.memory()
 		if err != nil {
 			return nil, err
@@ -180,7 +187,7 @@ const benchProcess = "simulators"
 // included under benchProcess.
 func (e *env) cpuTimes() (map[string]time.Duration, error) {
 	out := map[string]time.Duration{benchProcess: selfCPUTime()}
-	for _, p := range append([]*process{e.nats}, e.procs...) {
+	for _, p := range e.all() {
 		d, err := p.cpuTime()
 		if err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,49 +184,84 @@ func readMemory(pid int) (Memory, error) {
 	return m, nil
 }
 
-// startNATS starts nats-server with JetStream on a random loopback port
-// and returns its client URL, read from the ports file the server writes.
-func startNATS(bin, dir string) (*process, string, error) {
+// natsServer is a nats-server process with its client and monitoring
+// URLs.
+type natsServer struct {
+	*process
+	clientURL     string
+	monitoringURL string
+}
+
+// startNATS starts nats-server with JetStream and HTTP monitoring on
+// random loopback ports, read from the ports file the server writes.
+func startNATS(bin, dir string) (*natsServer, error) {
 	storeDir := filepath.Join(dir, "jetstream")
-	args := []string{"-a", "127.0.0.1", "-p", "-1", "-js", "-sd", storeDir, "-n", "sfsap-bench", "--ports_file_dir", dir}
+	args := []string{"-a", "127.0.0.1", "-p", "-1", "-m", "-1", "-js", "-sd", storeDir, "-n", "sfsap-bench", "--ports_file_dir", dir}
 	p, err := startProcess(progNATS, bin, filepath.Join(dir, progNATS+".log"), args, os.Environ())
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	portsFile := filepath.Join(dir, fmt.Sprintf("%s_%d.ports", progNATS, p.cmd.Process.Pid))
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		url, err := readClientURL(portsFile)
+		ports, err := readPorts(portsFile)
 		if err == nil {
-			return p, url, nil
+			return &natsServer{process: p, clientURL: ports.NATS[0], monitoringURL: ports.Monitoring[0]}, nil
 		}
 		if exitErr := p.exited(); exitErr != nil {
-			return nil, "", exitErr
+			return nil, exitErr
 		}
 		if time.Now().After(deadline) {
 			p.stop(5 * time.Second)
-			return nil, "", fmt.Errorf("nats-server wrote no ports file %s within 30s: %w", portsFile, err)
+			return nil, fmt.Errorf("nats-server wrote no ports file %s within 30s: %w", portsFile, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
-// readClientURL returns the first client URL in a nats-server ports file.
-func readClientURL(path string) (string, error) {
+// ports are the URLs a nats-server ports file lists.
+type ports struct {
+	NATS       []string `json:"nats"`
+	Monitoring []string `json:"monitoring"`
+}
+
+// readPorts reads a nats-server ports file that lists at least one client
+// URL and one monitoring URL.
+func readPorts(path string) (ports, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", err
+		return ports{}, err
 	}
-	var ports struct {
-		NATS []string `json:"nats"`
+	var p ports
+	if err := json.Unmarshal(data, &p); err != nil {
+		return ports{}, fmt.Errorf("decoding ports file %s: %w", path, err)
 	}
-	if err := json.Unmarshal(data, &ports); err != nil {
-		return "", fmt.Errorf("decoding ports file %s: %w", path, err)
+	if len(p.NATS) == 0 || len(p.Monitoring) == 0 {
+		return ports{}, errors.New("ports file lacks a client or monitoring URL")
 	}
-	if len(ports.NATS) == 0 {
-		return "", errors.New("ports file lists no client URL")
+	return p, nil
+}
+
+// messageCounts returns the messages the server received from clients
+// and sent to them so far, from its /varz monitoring endpoint.
+func (n *natsServer) messageCounts(ctx context.Context) (in, out int64, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.monitoringURL+"/varz", nil)
+	if err != nil {
+		return 0, 0, err
 	}
-	return ports.NATS[0], nil
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading NATS message counts: %w", err)
+	}
+	defer resp.Body.Close()
+	var varz struct {
+		InMsgs  int64 `json:"in_msgs"`
+		OutMsgs int64 `json:"out_msgs"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&varz); err != nil {
+		return 0, 0, fmt.Errorf("decoding NATS /varz: %w", err)
+	}
+	return varz.InMsgs, varz.OutMsgs, nil
 }
 
 // serviceEnv returns the environment of a service process: this process's

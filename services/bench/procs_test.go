@@ -33,30 +33,38 @@ func TestReadMemoryMissingProcess(t *testing.T) {
 	}
 }
 
-func TestReadClientURL(t *testing.T) {
+func TestReadPorts(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	tests := []struct {
-		name    string
-		content string
-		want    string
-		wantErr bool
+		name           string
+		content        string
+		wantClient     string
+		wantMonitoring string
+		wantErr        bool
 	}{
-		{"one url", `{"nats":["nats://127.0.0.1:42043"]}`, "nats://127.0.0.1:42043", false},
-		{"no url", `{"nats":[]}`, "", true},
-		{"not json", `nats://127.0.0.1:4222`, "", true},
+		{"both urls", `{"nats":["nats://127.0.0.1:42043"],"monitoring":["http://127.0.0.1:34921"]}`, "nats://127.0.0.1:42043", "http://127.0.0.1:34921", false},
+		{"no monitoring", `{"nats":["nats://127.0.0.1:42043"]}`, "", "", true},
+		{"no client url", `{"nats":[],"monitoring":["http://127.0.0.1:34921"]}`, "", "", true},
+		{"not json", `nats://127.0.0.1:4222`, "", "", true},
 	}
 	for _, tt := range tests {
 		path := filepath.Join(dir, tt.name)
 		if err := os.WriteFile(path, []byte(tt.content), 0o600); err != nil {
 			t.Fatalf("writing %s: %v", path, err)
 		}
-		got, err := readClientURL(path)
+		got, err := readPorts(path)
 		if (err != nil) != tt.wantErr {
-			t.Errorf("readClientURL(%s) error = %v, want error %v", tt.name, err, tt.wantErr)
+			t.Errorf("readPorts(%s) error = %v, want error %v", tt.name, err, tt.wantErr)
 		}
-		if got != tt.want {
-			t.Errorf("readClientURL(%s) = %q, want %q", tt.name, got, tt.want)
+		if err != nil {
+			continue
+		}
+		if got.NATS[0] != tt.wantClient {
+			t.Errorf("readPorts(%s) client URL = %q, want %q", tt.name, got.NATS[0], tt.wantClient)
+		}
+		if got.Monitoring[0] != tt.wantMonitoring {
+			t.Errorf("readPorts(%s) monitoring URL = %q, want %q", tt.name, got.Monitoring[0], tt.wantMonitoring)
 		}
 	}
 }

@@ -251,6 +251,12 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  %-12s %6.2f ms\n", name, v)
 		}
 		fmt.Fprintf(&b, "  %-12s %6.2f ms\n", "total", total)
+		fmt.Fprintf(&b, "  NATS messages per conversion: %.1f received from clients, %.1f sent to them\n",
+			top.NATSInPerConversion, top.NATSOutPerConversion)
+		if own := total - top.CPUPerConversionMS[benchProcess]; own > 0 {
+			fmt.Fprintf(&b, "  estimated ceiling with %d CPUs for sfsap and NATS alone: %.0f conversions/s\n",
+				r.Machine.CPUs, float64(r.Machine.CPUs)*1000/own)
+		}
 	}
 
 	b.WriteString("\nPeak resident memory (VmHWM)\n")

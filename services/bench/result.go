@@ -111,6 +111,12 @@ type ThroughputResult struct {
 	// by program name; "simulators" is the bench process, which runs both
 	// simulators. Linux counts it in steps of 10 ms per process.
 	CPUPerConversionMS map[string]float64 `json:"cpu_per_conversion_ms"`
+	// NATSInPerConversion and NATSOutPerConversion are the messages
+	// nats-server received from and sent to its clients per conversion:
+	// publishes, acknowledgements, pull and API requests and their
+	// replies. The bench's own subscriptions add about four messages out.
+	NATSInPerConversion  float64 `json:"nats_in_per_conversion"`
+	NATSOutPerConversion float64 `json:"nats_out_per_conversion"`
 
 	samples []time.Duration
 }
@@ -208,6 +214,8 @@ func throughputResult(p phase, concurrency int, s Settings) ThroughputResult {
 	for name, d := range p.CPU {
 		r.CPUPerConversionMS[name] = ms(d) / float64(s.N)
 	}
+	r.NATSInPerConversion = float64(p.NATSIn) / float64(s.N)
+	r.NATSOutPerConversion = float64(p.NATSOut) / float64(s.N)
 	r.SFCallsPerAccount = float64(p.APICalls) / float64(s.N)
 	r.SAPCallsPerAccount = float64(p.SAPCalls) / float64(s.N)
 	return r
@@ -320,20 +328,22 @@ func median(runs []RunResult) RunResult {
 			return pick(func(r RunResult) float64 { return f(r.Throughput[i]) })
 		}
 		m := ThroughputResult{
-			Concurrency:        tp.Concurrency,
-			Synced:             int(at(func(t ThroughputResult) float64 { return float64(t.Synced) })),
-			Failed:             int(at(func(t ThroughputResult) float64 { return float64(t.Failed) })),
-			Duplicates:         highest(runs, func(r RunResult) int { return r.Throughput[i].Duplicates }),
-			Seconds:            at(func(t ThroughputResult) float64 { return t.Seconds }),
-			PerSecond:          at(func(t ThroughputResult) float64 { return t.PerSecond }),
-			IdealPerSecond:     tp.IdealPerSecond,
-			Efficiency:         at(func(t ThroughputResult) float64 { return t.Efficiency }),
-			SFCallsPerAccount:  at(func(t ThroughputResult) float64 { return t.SFCallsPerAccount }),
-			SFCallsByKind:      tp.SFCallsByKind,
-			SAPCallsPerAccount: at(func(t ThroughputResult) float64 { return t.SAPCallsPerAccount }),
-			Latency:            medianDist(runs, func(r RunResult) Distribution { return r.Throughput[i].Latency }),
-			Stages:             medianStages(runs, func(r RunResult) []StageResult { return r.Throughput[i].Stages }),
-			CPUPerConversionMS: map[string]float64{},
+			Concurrency:          tp.Concurrency,
+			Synced:               int(at(func(t ThroughputResult) float64 { return float64(t.Synced) })),
+			Failed:               int(at(func(t ThroughputResult) float64 { return float64(t.Failed) })),
+			Duplicates:           highest(runs, func(r RunResult) int { return r.Throughput[i].Duplicates }),
+			Seconds:              at(func(t ThroughputResult) float64 { return t.Seconds }),
+			PerSecond:            at(func(t ThroughputResult) float64 { return t.PerSecond }),
+			IdealPerSecond:       tp.IdealPerSecond,
+			Efficiency:           at(func(t ThroughputResult) float64 { return t.Efficiency }),
+			SFCallsPerAccount:    at(func(t ThroughputResult) float64 { return t.SFCallsPerAccount }),
+			SFCallsByKind:        tp.SFCallsByKind,
+			SAPCallsPerAccount:   at(func(t ThroughputResult) float64 { return t.SAPCallsPerAccount }),
+			NATSInPerConversion:  at(func(t ThroughputResult) float64 { return t.NATSInPerConversion }),
+			NATSOutPerConversion: at(func(t ThroughputResult) float64 { return t.NATSOutPerConversion }),
+			Latency:              medianDist(runs, func(r RunResult) Distribution { return r.Throughput[i].Latency }),
+			Stages:               medianStages(runs, func(r RunResult) []StageResult { return r.Throughput[i].Stages }),
+			CPUPerConversionMS:   map[string]float64{},
 		}
 		for name := range tp.CPUPerConversionMS {
 			m.CPUPerConversionMS[name] = at(func(t ThroughputResult) float64 { return t.CPUPerConversionMS[name] })
