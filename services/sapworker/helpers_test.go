@@ -212,7 +212,6 @@ type logCapture struct {
 	mu    sync.Mutex
 	lines []logLine
 	attrs []slog.Attr
-	group string
 	root  *logCapture
 }
 
