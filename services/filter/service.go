@@ -213,9 +213,9 @@ func (s *Service) decideOne(ctx context.Context, c candidate, a account.Account,
 	// An operator's replay re-checks the current record, as a gap does,
 	// since the last-seen Type already reflects the original event.
 	replayed := c.m.Headers().Get(bus.HeaderReplayOf) != ""
-	// The new Type is stored only after the job is queued, so that a
-	// redelivery after a failed publish still sees the previous Type and
-	// does not mistake the conversion for a change between customer values.
+	// The new Type is stored only after the job is queued. A redelivery
+	// after a failed publish then still reads the previous Type and does
+	// not mistake the conversion for a change between customer values.
 	switch {
 	case !isCustomer:
 		metrics.ChangeIgnored(metrics.WhyNotCustomer)

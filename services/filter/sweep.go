@@ -11,13 +11,13 @@ import (
 )
 
 // Sweep queries Salesforce for customer Accounts without an SAP number
-// modified since the given time and queues a create job for each, unless
-// the filter has seen the account's change to a customer value or last
-// saw a Type that is not a prospect value, because the filter decided on
-// that change already. It covers events lost to gaps, overflow, an
-// expired replay position or downtime, and returns the number of jobs
-// queued. The SAP worker's ledger makes a job for an account that is
-// already in progress harmless.
+// modified since the given time and queues a create job for each. It
+// skips an account whose last-seen Type is not a prospect value: either
+// the filter has handled its change to a customer value already, or the
+// change started from a value that makes it no conversion. Sweep covers
+// events lost to gaps, overflow, an expired replay position or downtime,
+// and returns the number of jobs queued. The SAP worker's ledger makes a
+// job for an account that is already in progress harmless.
 func (s *Service) Sweep(ctx context.Context, since time.Time, reason string) (int, error) {
 	return s.SweepBetween(ctx, since, time.Time{}, reason)
 }
