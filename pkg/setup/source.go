@@ -22,9 +22,9 @@ func Source(ctx context.Context, sf *sfclient.Client, c config.Config, log *slog
 	return nil, fmt.Errorf("salesforce.transport %q is not supported: use %s or %s", c.Salesforce.Transport, config.TransportCometD, config.TransportPoll)
 }
 
-// PollSource returns the listener's SOQL polling source. It asks
-// Salesforce for the integration user's id, so the source can skip
-// sfsap's own failure write-backs.
+// PollSource returns the listener's SOQL polling source. It reads the
+// integration user's id from Salesforce, so the source can skip sfsap's
+// own failure write-backs.
 func PollSource(ctx context.Context, sf *sfclient.Client, c config.Config, log *slog.Logger) (*listener.PollSource, error) {
 	user, err := sf.UserID(ctx)
 	if err != nil {

@@ -47,7 +47,7 @@ func (c *Client) recordUsage(header string) {
 	}
 }
 
-// PauseGate pauses Salesforce-bound work after Salesforce answered
+// PauseGate pauses Salesforce-bound work after Salesforce responded with
 // REQUEST_LIMIT_EXCEEDED, so a service stops sending requests that would
 // fail the same way. The zero value is open. It is safe for concurrent
 // use.

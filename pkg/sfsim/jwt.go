@@ -26,11 +26,11 @@ var (
 	errNotApproved      = &OAuthError{Code: "invalid_grant", Description: "user hasn't approved this consumer"}
 )
 
-// jwtGrant verifies a JWT bearer assertion: an RS256 signature by the key
-// of Options.JWTCertificate, iss the client id, sub the integration
-// user's username, aud the server's URL or one of Options.JWTAudiences,
-// and an exp in the future but no later than Options.JWTMaxLifetime from
-// now.
+// jwtGrant verifies a JWT bearer assertion. The signature must be RS256
+// by the key of Options.JWTCertificate, iss the client id, sub the
+// integration user's username, and aud the server's URL or one of
+// Options.JWTAudiences. The exp must be in the future, but no later than
+// Options.JWTMaxLifetime from now.
 func (s *Server) jwtGrant(r *http.Request) (TokenGrant, *OAuthError) {
 	assertion := r.PostForm.Get("assertion")
 	if assertion == "" {
@@ -40,6 +40,7 @@ func (s *Server) jwtGrant(r *http.Request) (TokenGrant, *OAuthError) {
 	if !ok {
 		return TokenGrant{}, errInvalidAssertion
 	}
+
 	var claims jwt.RegisteredClaims
 	_, err := jwt.ParseWithClaims(assertion, &claims, func(*jwt.Token) (any, error) { return pub, nil },
 		jwt.WithValidMethods([]string{"RS256"}), jwt.WithExpirationRequired(), jwt.WithLeeway(jwtLeeway))
@@ -50,6 +51,7 @@ func (s *Server) jwtGrant(r *http.Request) (TokenGrant, *OAuthError) {
 	if claims.ExpiresAt.After(time.Now().Add(s.opts.JWTMaxLifetime + jwtLeeway)) {
 		return TokenGrant{}, errInvalidAssertion
 	}
+
 	if claims.Issuer != s.opts.ClientID {
 		return TokenGrant{}, errInvalidClientID
 	}

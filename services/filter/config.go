@@ -36,7 +36,7 @@ type Config struct {
 	// cover clock differences. Defaults to 5m.
 	SweepMargin time.Duration `yaml:"sweep_margin"`
 	// LimitPause is how long the filter stops reading records after
-	// Salesforce answered REQUEST_LIMIT_EXCEEDED. Changes stay in progress
+	// Salesforce responded with REQUEST_LIMIT_EXCEEDED. Changes stay in progress
 	// meanwhile and are never dead-lettered for it. Defaults to 5m.
 	LimitPause time.Duration `yaml:"limit_pause"`
 	// KeepAlive is the interval of in-progress acks for changes held

@@ -69,7 +69,8 @@ func (c PollConfig) Validate() error {
 	return nil
 }
 
-// PollSalesforce is what the polling source needs from Salesforce.
+// PollSalesforce is the part of the Salesforce client that the polling
+// source uses.
 type PollSalesforce interface {
 	// QueryAccounts runs a SOQL query and returns every record.
 	QueryAccounts(ctx context.Context, soql string) ([]map[string]any, error)
@@ -80,9 +81,9 @@ type PollSalesforce interface {
 // PollSource is a Source that finds changed customer Accounts by SOQL, for
 // orgs where Change Data Capture is not available. Each poll reads the
 // customer Accounts without an SAP number whose SystemModstamp is at or
-// after the cursor less the overlap, ordered by (SystemModstamp, Id), and
-// delivers each as a GAP_UPDATE change: the filter reads the record again
-// and decides, as it does for a gap event, because a poll sees the current
+// after the cursor less the overlap, ordered by (SystemModstamp, Id). It
+// delivers each as a GAP_UPDATE change, so the filter reads the record
+// again and decides as it does for a gap event. A poll returns the current
 // state but not what changed.
 //
 // The position is the cursor: the greatest (SystemModstamp, Id) seen. A

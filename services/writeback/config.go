@@ -1,8 +1,9 @@
-// Package writeback holds the writeback service: it records each sync
-// outcome on the Salesforce Account (the SAP customer number, or a status
-// and a reason a sales rep can read, plus attempts, time and correlation
-// id) and publishes it to the audit trail. Pending jobs are written in
-// batches through sObject collections requests.
+// Package writeback holds the writeback service. It records each sync
+// outcome on the Salesforce Account and publishes it to the audit trail.
+// The outcome is the SAP customer number, or a status and a reason that a
+// sales rep can read, plus the attempts, the time and the correlation id.
+// Pending jobs are written in batches through sObject collections
+// requests.
 package writeback
 
 import (
@@ -38,7 +39,7 @@ type Config struct {
 	RetryBase time.Duration `yaml:"retry_base"`
 	RetryMax  time.Duration `yaml:"retry_max"`
 	// LimitPause is how long the service stops writing after Salesforce
-	// answered REQUEST_LIMIT_EXCEEDED. Jobs stay in progress meanwhile and
+	// responded with REQUEST_LIMIT_EXCEEDED. Jobs stay in progress meanwhile and
 	// are never dead-lettered for it. Defaults to 5m.
 	LimitPause time.Duration `yaml:"limit_pause"`
 	// DeferAbove is the share of the org's daily API limit above which
@@ -130,7 +131,8 @@ func (c Config) retryDelay(delivery uint64) time.Duration {
 	return d - rand.N(d/4+1)
 }
 
-// Salesforce is what the writeback service needs from Salesforce.
+// Salesforce is the part of the Salesforce client that the writeback
+// service uses.
 type Salesforce interface {
 	// UpdateAccounts patches several Accounts in sObject collections
 	// requests and returns one error (or nil) per update.
@@ -139,7 +141,7 @@ type Salesforce interface {
 	Usage() sfclient.Usage
 }
 
-// ErrorClass tells the service how to treat a Salesforce error.
+// ErrorClass classifies Salesforce errors for the service.
 type ErrorClass interface {
 	// Permanent reports whether retrying cannot help, as with a validation
 	// rule or a deleted record.

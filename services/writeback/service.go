@@ -193,9 +193,9 @@ func (s *Service) pause(cause error, jobs int) {
 		"pause", s.cfg.LimitPause, "jobs_held", jobs, logkey.Error, cause)
 }
 
-// waitOpen holds the jobs in progress while the gate is closed. It
-// reports false when the service stops first; the jobs are then naked
-// with the rest of the pause as delay, so none is lost or dead-lettered.
+// waitOpen holds the jobs in progress while the gate is closed. It reports
+// false when the service stops first. The jobs are then naked with the
+// rest of the pause as delay, so none is lost or dead-lettered.
 func (s *Service) waitOpen(ctx, stop context.Context, jobs []*job) bool {
 	if s.gate.Remaining() == 0 {
 		return true
