@@ -185,3 +185,24 @@ func TestPollConfigValidation(t *testing.T) {
 		t.Errorf("Validate(defaults) = %v, want nil", err)
 	}
 }
+
+func TestPollSlowsDownNearLimit(t *testing.T) {
+	t.Parallel()
+	org := startOrg(t, sfsim.Options{}, sfsim.CometDOptions{})
+	_, limit := org.sim.APIUsage()
+	org.sim.SetAPIUsage(limit * 95 / 100)
+	src := pollSource(t, org, 100)
+	src.Config.SlowInterval = time.Hour
+	org.sim.ResetCalls()
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	err := src.Subscribe(ctx, nil, func(context.Context, listener.Event) error { return nil })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Subscribe() = %v, want the context's deadline error", err)
+	}
+	// At the normal 50 ms interval a second holds about 20 polls.
+	if n := org.sim.Calls()[sfsim.CallQuery]; n != 1 {
+		t.Errorf("polls = %d, want 1 while usage is above the slow-down share", n)
+	}
+}
