@@ -146,7 +146,11 @@ func Load(path string, env []string) (Config, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return c, fmt.Errorf("config file %s: %w: check the key names against the documented example", path, err)
+			hint := "check the key names against the documented example"
+			if strings.Contains(err.Error(), "time.Duration") {
+				hint = "write durations with a unit, such as 30s or 5m"
+			}
+			return c, fmt.Errorf("config file %s: %w: %s", path, err, hint)
 		}
 	}
 	if env == nil {

@@ -110,3 +110,27 @@ func TestLoadEmptyFile(t *testing.T) {
 		t.Errorf("defaults not applied: adapter %q store %q", cfg.SAP.Adapter, cfg.NATS.StoreDir)
 	}
 }
+
+func TestLoadRejectsMistypedEnv(t *testing.T) {
+	t.Parallel()
+	_, err := Load("", []string{"SFSAP_SAP_TIMOUT=5s"})
+	if err == nil {
+		t.Fatal("Load with SFSAP_SAP_TIMOUT = nil error, want one naming the variable")
+	}
+	for _, want := range []string{"SFSAP_SAP_TIMOUT", "SFSAP_SAP_TIMEOUT"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+	if _, err := Load("", []string{"SFSAP_LOG_LEVEL=debug", "SFSAP_SOMETHING_ELSE=1"}); err != nil {
+		t.Errorf("variables outside the configuration sections: %v, want them ignored", err)
+	}
+}
+
+func TestLoadDurationHint(t *testing.T) {
+	t.Parallel()
+	_, err := Load(writeFile(t, "d.yaml", "sap:\n  timeout: 5\n"), []string{"X=1"})
+	if err == nil || !strings.Contains(err.Error(), "such as 30s") {
+		t.Errorf("Load with timeout: 5 = %v, want a hint to write a unit", err)
+	}
+}

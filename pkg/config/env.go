@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,7 +26,72 @@ func applyEnv(c *Config, env []string) error {
 			vars[k] = v
 		}
 	}
+	if err := checkUnknownEnv(vars); err != nil {
+		return err
+	}
 	return walk(reflect.ValueOf(c).Elem(), strings.TrimSuffix(EnvPrefix, "_"), vars)
+}
+
+// checkUnknownEnv rejects a variable that starts like a configuration
+// section, such as SFSAP_SAP_, but names no key of it, because a typo
+// would otherwise leave the setting at its default without a word.
+// Variables outside every section, such as SFSAP_LOG_LEVEL, are left to
+// their own readers.
+func checkUnknownEnv(vars map[string]string) error {
+	known := EnvVars()
+	var sections []string
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		name := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if name != "" && name != "-" {
+			sections = append(sections, EnvPrefix+strings.ToUpper(name)+"_")
+		}
+	}
+	for k := range vars {
+		if slices.Contains(known, k) {
+			continue
+		}
+		for _, sec := range sections {
+			if strings.HasPrefix(k, sec) {
+				return fmt.Errorf("environment variable %s names no configuration key: %s", k, suggest(k, known))
+			}
+		}
+	}
+	return nil
+}
+
+// suggest names the known variable closest to k.
+func suggest(k string, known []string) string {
+	best, bestDist := "", len(k)
+	for _, c := range known {
+		if d := editDistance(k, c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if best != "" && bestDist <= 3 {
+		return "did you mean " + best + "?"
+	}
+	return "check the spelling against the keys of the configuration file"
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 var durationType = reflect.TypeFor[time.Duration]()
