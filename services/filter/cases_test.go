@@ -122,25 +122,43 @@ func TestFilterIgnoresOwnWriteBack(t *testing.T) {
 
 func TestFilterPausesAtLimit(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t)
-	id := create(t, sim, map[string]any{"Name": "Larchfield Tools Ltd", "Type": "Prospect"})
-	update(t, sim, id, map[string]any{"Type": "Customer"}, sfsim.WriteOptions{})
-	// The daily limit is used up before the filter reads anything. The
-	// change events still arrive, because CometD is not a data API call.
-	_, limit := sim.APIUsage()
-	sim.SetAPIUsage(limit)
-	p := run(t, sim, options{
-		topology: bus.Topology{MaxDeliver: 1, AckWait: time.Second},
-		filter:   filter.Config{LimitPause: 200 * time.Millisecond, KeepAlive: 200 * time.Millisecond},
-	})
-	eventually(t, "three rejected reads", func() bool { return sim.Calls()[sfsim.CallQuery] >= 3 })
-	if n := len(p.jobs(t)); n != 0 {
-		t.Fatalf("create jobs = %d while the limit is exceeded, want 0", n)
+	tests := []struct {
+		name   string
+		change func(t *testing.T, sim *sfsim.Server, id string)
+	}{
+		{"record read", func(t *testing.T, sim *sfsim.Server, id string) {
+			update(t, sim, id, map[string]any{"Type": "Customer"}, sfsim.WriteOptions{})
+		}},
+		{"overflow sweep", func(t *testing.T, sim *sfsim.Server, id string) {
+			update(t, sim, id, map[string]any{"Type": "Customer"}, sfsim.WriteOptions{Event: sfsim.EventNone})
+			sim.Store().EmitGap("GAP_OVERFLOW", []string{sfid.EmptyID})
+		}},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sim := startSim(t)
+			id := create(t, sim, map[string]any{"Name": "Larchfield Tools Ltd", "Type": "Prospect"})
+			tt.change(t, sim, id)
+			// The daily limit is used up before the filter reads
+			// anything. The change events still arrive, because CometD
+			// is not a data API call.
+			_, limit := sim.APIUsage()
+			sim.SetAPIUsage(limit)
+			p := run(t, sim, options{
+				topology: bus.Topology{MaxDeliver: 1, AckWait: time.Second},
+				filter:   filter.Config{LimitPause: 200 * time.Millisecond, KeepAlive: 200 * time.Millisecond},
+			})
+			eventually(t, "three rejected reads", func() bool { return sim.Calls()[sfsim.CallQuery] >= 3 })
+			if n := len(p.jobs(t)); n != 0 {
+				t.Fatalf("create jobs = %d while the limit is exceeded, want 0", n)
+			}
 
-	sim.SetAPIUsage(0)
-	eventually(t, "a create job", func() bool { return len(p.jobs(t)) == 1 })
-	if n := len(streamMessages(t, p.nats.JS, bus.StreamDLQ)); n != 0 {
-		t.Errorf("dead letters = %d, want 0: a limit pause loses nothing", n)
+			sim.SetAPIUsage(0)
+			eventually(t, "a create job", func() bool { return len(p.jobs(t)) == 1 })
+			if n := len(streamMessages(t, p.nats.JS, bus.StreamDLQ)); n != 0 {
+				t.Errorf("dead letters = %d, want 0: a limit pause loses nothing", n)
+			}
+		})
 	}
 }

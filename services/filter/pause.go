@@ -24,10 +24,7 @@ func (s *Service) readAccounts(ctx, stop context.Context, cands []candidate, ids
 		}
 		accts, err := s.sf.GetAccounts(ctx, ids)
 		if sfclient.IsLimitError(err) {
-			s.gate.Pause(s.cfg.LimitPause)
-			metrics.SalesforcePaused("filter", metrics.PauseLimitExceeded)
-			s.log.Warn("filter: Salesforce API request limit exceeded; pausing record reads",
-				"pause", s.cfg.LimitPause, "changes_held", len(cands), logkey.Error, err)
+			s.pauseAfterLimit(err, len(cands))
 			continue
 		}
 		if err != nil {
@@ -39,6 +36,14 @@ func (s *Service) readAccounts(ctx, stop context.Context, cands []candidate, ids
 		}
 		return accts, true
 	}
+}
+
+// pauseAfterLimit closes the gate after REQUEST_LIMIT_EXCEEDED.
+func (s *Service) pauseAfterLimit(cause error, held int) {
+	s.gate.Pause(s.cfg.LimitPause)
+	metrics.SalesforcePaused("filter", metrics.PauseLimitExceeded)
+	s.log.Warn("filter: Salesforce API request limit exceeded; pausing Salesforce reads",
+		"pause", s.cfg.LimitPause, "changes_held", held, logkey.Error, cause)
 }
 
 // waitOpen holds the candidates in progress while the gate is closed. It

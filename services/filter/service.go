@@ -84,6 +84,20 @@ func (s *Service) handleBatch(ctx, stop context.Context, ms []jetstream.Msg) {
 			continue
 		}
 		read, err := s.triage(ctx, c)
+		settled := false
+		for sfclient.IsLimitError(err) && !settled {
+			// An overflow's sweep hit the limit: hold the change, as
+			// record reads are held, instead of naking it.
+			s.pauseAfterLimit(err, 1)
+			if !s.waitOpen(ctx, stop, []candidate{{m: m, change: c}}) {
+				settled = true
+				continue
+			}
+			read, err = s.triage(ctx, c)
+		}
+		if settled {
+			continue
+		}
 		if err != nil {
 			s.log.Warn("filter: handling change failed; will retry", logkey.AccountID, c.AccountID, logkey.Error, err)
 			bus.Settle(ctx, m, err, bus.RunOptions{Name: "filter", Logger: s.log})

@@ -30,8 +30,8 @@ type PollConfig struct {
 	// with a keyset cursor until a page comes back short. Defaults to 200.
 	PageSize int `yaml:"page_size"`
 	// SlowDownAbove is the share of the org's daily API limit above which
-	// polls wait SlowInterval instead of Interval. Defaults to 0.9; 1 or
-	// more turns it off.
+	// polls wait SlowInterval instead of Interval, as they do after
+	// REQUEST_LIMIT_EXCEEDED. Defaults to 0.9; 1 or more turns it off.
 	SlowDownAbove float64 `yaml:"slow_down_above"`
 	// SlowInterval is the pause between polls while usage is above
 	// SlowDownAbove. Defaults to four times Interval.
@@ -149,6 +149,7 @@ func (s *PollSource) Subscribe(ctx context.Context, from []byte, handle func(ctx
 	}
 	slow := false
 	for {
+		limited := false
 		if err := s.poll(ctx, cfg, &cursor, handle); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -156,12 +157,13 @@ func (s *PollSource) Subscribe(ctx context.Context, from []byte, handle func(ctx
 			if _, isHandler := err.(*handlerError); isHandler {
 				return err
 			}
-			log.Warn("listener: poll failed; trying again at the next poll", logkey.Error, err, "retry_in", cfg.Interval)
+			limited = sfclient.IsLimitError(err)
+			log.Warn("listener: poll failed; trying again at the next poll", logkey.Error, err)
 		}
 
 		wait := cfg.Interval
 		usage := s.SF.Usage()
-		nearLimit := usage.Fraction() >= cfg.SlowDownAbove
+		nearLimit := limited || usage.Fraction() >= cfg.SlowDownAbove
 		if nearLimit {
 			wait = cfg.SlowInterval
 		}
