@@ -109,8 +109,9 @@ func TestUnknownClientResubscribes(t *testing.T) {
 	o.convert(t, first)
 	o.synced(t, first)
 
-	// Salesforce forgets the client; the next conversion must still
-	// arrive through a new handshake and subscription.
+	// Salesforce drops the client (403::Unknown client). The next
+	// conversion must still arrive through a new handshake and
+	// subscription.
 	o.faults.InjectUnknownClient()
 	second := o.prospect(t, "Second Ltd", nil)
 	o.convert(t, second)
