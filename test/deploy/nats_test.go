@@ -247,7 +247,9 @@ func TestNATSPermissions(t *testing.T) {
 		{"listener consumes create jobs", "listener", false, openConsumer(bus.StreamSAPJobs, bus.ConsumerSAPWorker)},
 		{"listener subscribes to create jobs", "listener", false, subscribeTo("sfsap.sap.create.>")},
 		{"listener reads the ledger", "listener", false, readKey(bus.BucketLedger)},
-		{"listener reads last Types", "listener", false, readKey(bus.BucketTypes)},
+		// The sweep skips accounts whose last-seen Type shows the filter
+		// has decided on them.
+		{"listener sweep reads last Types", "listener", true, readKey(bus.BucketTypes)},
 		{"listener subscribes to every reply", "listener", false, subscribeTo("_INBOX.>")},
 
 		{"filter consumes change events", "filter", true, openConsumer(bus.StreamCDC, bus.ConsumerFilter)},
@@ -282,6 +284,8 @@ func TestNATSPermissions(t *testing.T) {
 		{"reconciler checks the filter consumer", "reconciler", true, consumerInfo(bus.StreamCDC, bus.ConsumerFilter)},
 		{"reconciler moves dead letters", "reconciler", true, openConsumer(bus.StreamAdvisories, bus.ConsumerDLQMover)},
 		{"reconciler stores its sweep position", "reconciler", true, writeNamedKey(bus.BucketCheckpoint, "reconciler.sweep")},
+		{"reconciler sweep reads last Types", "reconciler", true, readKey(bus.BucketTypes)},
+		{"reconciler stores last Types", "reconciler", false, writeKey(bus.BucketTypes)},
 		{"reconciler overwrites the replay position", "reconciler", false, writeKey(bus.BucketCheckpoint)},
 		{"reconciler consumes change events", "reconciler", false, openConsumer(bus.StreamCDC, bus.ConsumerFilter)},
 		{"reconciler publishes change events", "reconciler", false, publishTo(bus.CDCSubject(probeAccount, "UPDATE"))},
