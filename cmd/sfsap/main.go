@@ -5,8 +5,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	stdlog "log"
 	"log/slog"
 	"os"
 	"time"
@@ -36,7 +39,13 @@ func run(ctx context.Context, args []string) error {
 	verbose := fs.Bool("v", false, "with --demo, also log every step as JSON on stderr")
 	provision := fs.Bool("provision", false, "create or update the JetStream streams, consumers and key-value buckets on the server at nats.url, then exit; the NATS user needs permission to manage them")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: sfsap takes only flags, such as --demo; see -h", fs.Arg(0))
 	}
 	cfg, err := config.Load(*configPath, nil)
 	if err != nil {
@@ -61,6 +70,12 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
 	log := setup.Logger("sfsap")
+	// simpleforce prints failed requests, SOAP bodies included, through the
+	// standard logger; keep them out of the output unless asked for.
+	stdlog.SetOutput(io.Discard)
+	if *verbose {
+		stdlog.SetOutput(os.Stderr)
+	}
 	if *demo && !*verbose && os.Getenv("SFSAP_LOG_LEVEL") == "" {
 		// The report names every failure; logs would repeat them.
 		log = slog.New(slog.DiscardHandler)

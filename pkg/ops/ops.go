@@ -6,6 +6,7 @@ package ops
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -41,16 +42,18 @@ func Handler(ready Check) http.Handler {
 	return mux
 }
 
-// Serve listens on addr and serves Handler until ctx ends. An empty addr
-// serves nothing.
-func Serve(ctx context.Context, addr string, ready Check, log *slog.Logger) error {
-	if addr == "" {
-		return nil
-	}
+// Listen opens the listener for Serve. Services call it before they
+// start work, so a port already in use stops them at once.
+func Listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("listening for health and metrics on %s: %w: choose a free address with --http or SFSAP_HTTP_ADDR", addr, err)
 	}
+	return ln, nil
+}
+
+// Serve serves Handler on ln until ctx ends, then shuts down within 5s.
+func Serve(ctx context.Context, ln net.Listener, ready Check, log *slog.Logger) error {
 	srv := &http.Server{Handler: Handler(ready), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

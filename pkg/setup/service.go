@@ -5,7 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	stdlog "log"
 	"log/slog"
+	"net"
 	"os"
 
 	"github.com/nats-io/nats.go"
@@ -47,13 +50,31 @@ func runMain(ctx context.Context, name string, args []string, build func(context
 	configPath := fs.String("config", os.Getenv("SFSAP_CONFIG"), "path of the YAML configuration file (default $SFSAP_CONFIG; SFSAP_* environment variables override it)")
 	httpAddr := fs.String("http", envOr("SFSAP_HTTP_ADDR", ":8080"), "address of the /healthz, /readyz and /metrics endpoints (default $SFSAP_HTTP_ADDR or :8080; empty turns them off)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: %s takes only flags; see -h", fs.Arg(0), name)
 	}
 	cfg, err := config.Load(*configPath, nil)
 	if err != nil {
 		return err
 	}
+	var ln net.Listener
+	if *httpAddr != "" {
+		if ln, err = ops.Listen(*httpAddr); err != nil {
+			return err
+		}
+		defer ln.Close()
+	}
 	log := Logger(name)
+	// simpleforce prints failed requests through the standard logger; the
+	// client's own errors carry the same facts, so keep them for debugging.
+	if os.Getenv("SFSAP_LOG_LEVEL") != "debug" {
+		stdlog.SetOutput(io.Discard)
+	}
 	stopTracing, err := tracing.Setup(ctx, tracing.ConfigFromEnv(name, os.Getenv))
 	if err != nil {
 		return err
@@ -76,7 +97,13 @@ func runMain(ctx context.Context, name string, args []string, build func(context
 		return nil
 	}
 	opsErr := make(chan error, 1)
-	go func() { opsErr <- ops.Serve(ctx, *httpAddr, ready, log) }()
+	go func() {
+		if ln == nil {
+			opsErr <- nil
+			return
+		}
+		opsErr <- ops.Serve(ctx, ln, ready, log)
+	}()
 	runErr := svc.Run(ctx)
 	if err := <-opsErr; err != nil && runErr == nil {
 		runErr = fmt.Errorf("serving health endpoints on %s: %w", *httpAddr, err)

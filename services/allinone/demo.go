@@ -126,14 +126,14 @@ func runDemo(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 	defer sims.Close()
 	sims.Configure(&cfg)
-	if cfg.NATS.URL == "" {
-		dir, err := os.MkdirTemp("", "sfsap-demo-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		cfg.NATS.StoreDir = dir
+	// The demo always runs on its own embedded server in a fresh folder, so
+	// it can neither read old state nor write into a real deployment.
+	dir, err := os.MkdirTemp("", "sfsap-demo-")
+	if err != nil {
+		return err
 	}
+	defer os.RemoveAll(dir)
+	cfg.NATS = config.NATS{StoreDir: dir}
 	// The listener starts while the demo loads data; replaying all
 	// retained events makes sure it misses none of them.
 	cfg.Salesforce.ReplayPreset = "earliest"
@@ -153,16 +153,20 @@ func runDemo(ctx context.Context, cfg config.Config, opts Options) error {
 	}()
 
 	sum, err := Demo(ctx, p.JS, sims, opts.DemoTimeout)
-	if err != nil {
+	if len(sum.Details) == 0 {
 		return err
 	}
+	// The report also shows which conversions were still pending.
 	if opts.JSON {
 		enc := json.NewEncoder(opts.Out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(sum)
+		if jerr := enc.Encode(sum); jerr != nil {
+			return jerr
+		}
+		return err
 	}
 	printSummary(opts.Out, sum)
-	return nil
+	return err
 }
 
 // Demo loads the demo accounts as prospects, converts them to customers as
