@@ -125,12 +125,13 @@ func (o *Operator) Journey(ctx context.Context, accountID string) (Journey, erro
 		{bus.StreamSAPJobs, bus.CreateJobSubject(id), StepCreateJob},
 		{bus.StreamWriteback, bus.WritebackSubject(id), StepWritebackJob},
 	} {
-		jobs, err := readStream(ctx, o.js, p.stream, []string{p.subject}, readFrom{})
+		step, found, err := o.pendingJob(ctx, p.stream, p.subject)
 		if err != nil {
 			return j, err
 		}
-		for _, m := range jobs {
-			j.Steps = append(j.Steps, Step{At: m.Time, Kind: p.kind, Detail: describeJob(m), Stream: p.stream, Seq: m.Seq})
+		if found {
+			step.Kind = p.kind
+			j.Steps = append(j.Steps, step)
 		}
 	}
 
@@ -152,6 +153,32 @@ func (o *Operator) Journey(ctx context.Context, accountID string) (Journey, erro
 
 	sort.SliceStable(j.Steps, func(a, b int) bool { return j.Steps[a].At.Before(j.Steps[b].At) })
 	return j, nil
+}
+
+// pendingJob returns the newest job on subject in a work-queue stream.
+// Such a stream rejects the ordered consumer that readStream uses, since
+// it requires explicit acks, so the job is read directly.
+func (o *Operator) pendingJob(ctx context.Context, stream, subject string) (Step, bool, error) {
+	st, err := o.js.Stream(ctx, stream)
+	if err != nil {
+		return Step{}, false, fmt.Errorf("opening stream %s: %w", stream, err)
+	}
+	m, err := st.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return Step{}, false, nil
+	}
+	if err != nil {
+		return Step{}, false, fmt.Errorf("reading the pending job on %s: %w", subject, err)
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return Step{}, false, fmt.Errorf("counting the pending jobs on %s: %w", subject, err)
+	}
+	detail := describeJob(stored{Data: m.Data})
+	if n := info.State.Subjects[subject]; n > 1 {
+		detail += fmt.Sprintf(" (newest of %d pending)", n)
+	}
+	return Step{At: m.Time, Detail: detail, Stream: stream, Seq: m.Sequence}, true, nil
 }
 
 func describeChange(m stored) string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sfsap/sfsap/pkg/bus"
 	"github.com/sfsap/sfsap/pkg/ledger"
+	"github.com/sfsap/sfsap/pkg/msg"
 	"github.com/sfsap/sfsap/pkg/sfsim"
 	"github.com/sfsap/sfsap/services/operator"
 )
@@ -307,4 +308,38 @@ func ledgerEntry(ctx context.Context, b *bundle, id string) (ledger.Entry, bool,
 		return ledger.Entry{}, false, err
 	}
 	return ledger.New(kv).Get(ctx, id)
+}
+
+// Pending jobs sit in work-queue streams, which reject ordered consumers,
+// so the journey must read them without one.
+func TestJourneyShowsPendingJobs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	const id = "001Hx00000ABcDeIAL"
+	job := msg.CreateJob{Schema: msg.SchemaCreateJob, AccountID: id, Reason: msg.ReasonConversion, CorrelationID: "c1", RequestedAt: time.Now().UTC()}
+	if _, err := bus.Publish(ctx, b.p.JS, bus.CreateJobSubject(id), job, "", nil); err != nil {
+		t.Fatalf("publishing create job: %v", err)
+	}
+	for _, no := range []string{"0000100001", "0000100002"} {
+		wb := msg.WritebackJob{Schema: msg.SchemaWritebackJob, AccountID: id, Status: "Synced", SAPCustomer: no, CorrelationID: "c1", RequestedAt: time.Now().UTC()}
+		if _, err := bus.Publish(ctx, b.p.JS, bus.WritebackSubject(id), wb, "", nil); err != nil {
+			t.Fatalf("publishing write-back job: %v", err)
+		}
+	}
+
+	j, err := b.op.Journey(ctx, id)
+	if err != nil {
+		t.Fatalf("Journey: %v", err)
+	}
+	got := map[string]string{}
+	for _, s := range j.Steps {
+		got[s.Kind] = s.Detail
+	}
+	if want := "pending create job (conversion)"; got[operator.StepCreateJob] != want {
+		t.Errorf("create job step = %q, want %q", got[operator.StepCreateJob], want)
+	}
+	if want := "pending write-back: Synced 0000100002 (newest of 2 pending)"; got[operator.StepWritebackJob] != want {
+		t.Errorf("write-back step = %q, want %q", got[operator.StepWritebackJob], want)
+	}
 }
