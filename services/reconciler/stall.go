@@ -36,11 +36,8 @@ func (s *Service) CheckConsumers(ctx context.Context) {
 			s.log.Warn("reconciler: reading consumer failed", "consumer", c.name, "stream", c.stream, "error", err)
 			continue
 		}
-		info, err := cons.Info(ctx)
-		if err != nil {
-			s.log.Warn("reconciler: reading consumer failed", "consumer", c.name, "stream", c.stream, "error", err)
-			continue
-		}
+		// Opening the consumer fetched its current state.
+		info := cons.CachedInfo()
 		full := info.Config.MaxAckPending > 0 && info.NumAckPending >= info.Config.MaxAckPending && info.NumPending > 0
 
 		s.mu.Lock()
