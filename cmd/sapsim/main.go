@@ -1,6 +1,7 @@
-// Command sapsim serves a simulated SAP system that answers the SOAP-RFC
-// calls sfsap makes (customer create, lookup and commit) with SAP's
-// validations. It backs the compose demo; customers live in memory only.
+// Command sapsim serves a simulated SAP system for the SOAP-RFC calls
+// sfsap makes (customer create, lookup and commit), with SAP's
+// validations. It backs the compose demo and keeps customers in memory
+// only.
 package main
 
 import (

@@ -14,7 +14,7 @@ import (
 )
 
 // start runs the command with args until the test ends and waits until
-// its health endpoint answers.
+// its health endpoint returns 200.
 func start(t *testing.T, args ...string) (baseURL string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,11 +1,11 @@
 // Command sfsim serves a simulated Salesforce org: OAuth and SOAP login,
 // the REST API subset sfsap uses, and Account Change Data Capture over
-// CometD. It backs the compose demo; it holds its data in memory only.
+// CometD. It backs the compose demo and keeps its data in memory only.
 //
 // With --accounts it loads Accounts from a JSON file (an array of field
 // maps, such as services/allinone/demodata/accounts.json) as if a sales rep
-// created them, and with --convert-after it later turns every prospect
-// among them into a customer, so the pipeline has conversions to sync.
+// created them. With --convert-after it later turns every prospect among
+// them into a customer, so the pipeline has conversions to sync.
 package main
 
 import (

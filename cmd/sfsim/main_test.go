@@ -48,7 +48,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // start runs the command with args until the test ends and waits until
-// its health endpoint answers.
+// its health endpoint returns 200.
 func start(t *testing.T, args ...string) (baseURL string) {
 	t.Helper()
 	addr := freeAddr(t)

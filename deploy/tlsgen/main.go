@@ -1,7 +1,7 @@
 // Command tlsgen writes a private CA, a NATS server certificate and client
 // certificates as PEM files, for the compose demo and for tests. Production
-// setups take their certificates from their own PKI or from cert-manager;
-// the file names match what cert-manager writes into a Secret.
+// setups take their certificates from their own PKI or from cert-manager,
+// and the file names match what cert-manager writes into a Secret.
 //
 // Output in the folder given by -dir:
 //

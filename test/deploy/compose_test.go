@@ -196,7 +196,7 @@ func TestComposeEnvironment(t *testing.T) {
 					t.Errorf("service %s: %s=%s names a file that no secret or volume provides", name, key, v)
 				}
 				// A secret's _FILE variable is read at load time, so a
-				// local file stands in for the mounted secret.
+				// local file replaces the mounted secret.
 				if slices.Contains(known, strings.TrimSuffix(key, "_FILE")) {
 					v = writeSecret(t, t.TempDir(), "secret", "x")
 				}

@@ -43,6 +43,7 @@ func TestDockerfileRuntimeStage(t *testing.T) {
 	if !regexp.MustCompile(`^(gcr\.io/distroless/static(-debian\d+)?:nonroot|scratch)$`).MatchString(final.from) {
 		t.Errorf("runtime stage is FROM %s, want distroless static (nonroot) or scratch", final.from)
 	}
+
 	var user, entrypoint string
 	copies := map[string]bool{}
 	for _, line := range final.lines {
@@ -58,6 +59,7 @@ func TestDockerfileRuntimeStage(t *testing.T) {
 			t.Errorf("runtime stage runs %q, but a distroless image has no shell", line)
 		}
 	}
+
 	uid, _, _ := strings.Cut(user, ":")
 	if uid == "" || uid == "0" || uid == "root" {
 		t.Errorf("runtime stage runs as %q, want a non-root user", user)

@@ -93,7 +93,7 @@ func freePort(t *testing.T) int {
 }
 
 // render copies the file at src (relative to the module root) to a new
-// file in dir, replacing each old string with its new one, and fails the
+// file in dir and replaces each old string with its new one. It fails the
 // test when an old string does not occur, so a changed file cannot
 // silently escape the test's paths and ports.
 func render(t *testing.T, src, dir string, replacements ...string) string {
@@ -204,8 +204,8 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
-// waitHTTP polls url until it answers 200 OK, failing the test when the
-// process p ends first or nothing answers within a minute.
+// waitHTTP polls url until it returns 200 OK. It fails the test when the
+// process p ends first or no such response arrives within a minute.
 func waitHTTP(t *testing.T, p *process, url string) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)

@@ -23,7 +23,7 @@ import (
 
 const k8sBase = "deploy/k8s/base"
 
-// k8sSecrets are the Secrets that deploy/k8s/README.md asks operators to
+// k8sSecrets are the Secrets that deploy/k8s/README.md tells operators to
 // create, with their keys.
 var k8sSecrets = map[string][]string{
 	"sfsap-nats-passwords": passwordUsers,
@@ -371,8 +371,9 @@ func mountsConfigMap(pod *corev1.PodTemplateSpec, c corev1.Container, path, conf
 	return false
 }
 
-// checkProbes checks that liveness asks /healthz and readiness /readyz on
-// the container port that SFSAP_HTTP_ADDR names.
+// checkProbes checks that the liveness probe requests /healthz and the
+// readiness probe /readyz, on the container port that SFSAP_HTTP_ADDR
+// names.
 func checkProbes(t *testing.T, name string, c corev1.Container) {
 	t.Helper()
 	addr, ok := envValue(c, "SFSAP_HTTP_ADDR")

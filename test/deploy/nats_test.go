@@ -133,9 +133,9 @@ func writeNamedKey(bucket, key string) func(context.Context, *conn) error {
 	}
 }
 
-// readMsg reads the first message of a stream by sequence; a stream
-// without one answers "not found", which still shows the request was
-// allowed.
+// readMsg reads the first message of a stream by sequence. For an empty
+// stream the server returns "not found", which still shows the request
+// was allowed.
 func readMsg(stream string) func(context.Context, *conn) error {
 	return func(ctx context.Context, c *conn) error {
 		st, err := c.js.Stream(ctx, stream)
@@ -149,9 +149,9 @@ func readMsg(stream string) func(context.Context, *conn) error {
 	}
 }
 
-// deleteMsg deletes a message that does not exist. Any answer from the
-// server shows the request was allowed, since the server drops a refused
-// request and its context then ends.
+// deleteMsg deletes a message that does not exist. Any response shows the
+// request was allowed, since the server drops a refused request and its
+// context then ends.
 func deleteMsg(stream string) func(context.Context, *conn) error {
 	return func(ctx context.Context, c *conn) error {
 		st, err := c.js.Stream(ctx, stream)
@@ -485,7 +485,7 @@ func TestNATSUsersRunPipeline(t *testing.T) {
 	}
 }
 
-// TestNATSConfigSyntax asks nats-server to check both configurations.
+// TestNATSConfigSyntax checks both configurations with nats-server -t.
 func TestNATSConfigSyntax(t *testing.T) {
 	t.Parallel()
 	natsBin := buildBinary(t, natsServerModule)

@@ -1,5 +1,5 @@
-// Command healthcheck requests a URL and exits with status 0 when it
-// answers 2xx, and 1 otherwise. Container images built from
+// Command healthcheck requests a URL and exits with status 0 when the
+// response status is 2xx, and 1 otherwise. Container images built from
 // deploy/docker/Dockerfile have no shell or curl, so compose health checks
 // run this instead, such as:
 //
@@ -39,7 +39,7 @@ func check(args []string) error {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("%s answered %s", args[0], resp.Status)
+		return fmt.Errorf("%s returned status %s, want 2xx", args[0], resp.Status)
 	}
 	return nil
 }
