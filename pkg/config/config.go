@@ -91,17 +91,32 @@ type Salesforce struct {
 	// Defaults to latest.
 	ReplayPreset string `yaml:"replay_preset"`
 	// Transport selects how the listener learns of Account changes:
-	// "cometd" (Change Data Capture over the Streaming API) or "poll"
-	// (SOQL polling on SystemModstamp, for orgs without Change Data
-	// Capture; see listener.poll). Defaults to cometd.
+	// "pubsub" (Change Data Capture over the Pub/Sub API, gRPC), "cometd"
+	// (Change Data Capture over the Streaming API) or "poll" (SOQL
+	// polling on SystemModstamp, for orgs without Change Data Capture).
+	// Defaults to pubsub.
 	Transport string `yaml:"transport"`
+	// PubSubAddr is the host:port of the Pub/Sub API. Defaults to
+	// api.pubsub.salesforce.com:7443.
+	PubSubAddr string `yaml:"pubsub_addr"`
+	// PubSubCAFile is a PEM bundle of the authorities that sign the
+	// Pub/Sub API's certificate. Empty means the system roots, which is
+	// right for Salesforce.
+	PubSubCAFile string `yaml:"pubsub_ca_file"`
+	// TenantID is the org id sent to the Pub/Sub API. Empty reads it from
+	// the OAuth userinfo endpoint at start.
+	TenantID string `yaml:"tenant_id"`
 }
 
 // Listener transports, the values of salesforce.transport.
 const (
+	TransportPubSub = "pubsub"
 	TransportCometD = "cometd"
 	TransportPoll   = "poll"
 )
+
+// DefaultPubSubAddr is the Salesforce Pub/Sub API endpoint.
+const DefaultPubSubAddr = "api.pubsub.salesforce.com:7443"
 
 // SAP configures the SAP side.
 type SAP struct {
@@ -172,7 +187,15 @@ func (c Config) WithDefaults() Config {
 		c.Salesforce.ReplayPreset = "latest"
 	}
 	if c.Salesforce.Transport == "" {
-		c.Salesforce.Transport = TransportCometD
+		c.Salesforce.Transport = TransportPubSub
+	}
+	if c.Salesforce.PubSubAddr == "" {
+		c.Salesforce.PubSubAddr = DefaultPubSubAddr
+	}
+	// Each transport keeps its own replay position, because a position of
+	// one means nothing to another.
+	if c.Listener.Checkpoint == "" {
+		c.Listener.Checkpoint = c.Salesforce.Transport + ".AccountChangeEvent"
 	}
 	if c.SAP.Adapter == "" {
 		c.SAP.Adapter = "ecc"
@@ -229,9 +252,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("salesforce.replay_preset %q is invalid: use latest or earliest", c.Salesforce.ReplayPreset))
 	}
 	switch c.Salesforce.Transport {
-	case TransportCometD, TransportPoll:
+	case TransportPubSub, TransportCometD, TransportPoll:
 	default:
-		errs = append(errs, fmt.Errorf("salesforce.transport %q is invalid: use %s or %s", c.Salesforce.Transport, TransportCometD, TransportPoll))
+		errs = append(errs, fmt.Errorf("salesforce.transport %q is invalid: use %s, %s or %s", c.Salesforce.Transport, TransportPubSub, TransportCometD, TransportPoll))
 	}
 	if err := c.Listener.Validate(); err != nil {
 		errs = append(errs, err)

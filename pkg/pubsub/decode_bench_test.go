@@ -62,7 +62,7 @@ func benchPayload(b *testing.B, schema *avro.RecordSchema, changeType string, ch
 	record["ChangeEventHeader"] = map[string]any{
 		"entityName": "Account", "recordIds": []any{"001Hx0000000042IAA"}, "changeType": changeType,
 		"changeOrigin": "", "transactionKey": "5a0e6c1e-53c4-4c38-9a51-0a3e4b0f6c11", "sequenceNumber": 1,
-		"commitTimestamp": int64(1764866400123), "commitNumber": int64(4000000294), "commitUser": "005Hx00000SimUsIAA",
+		"commitTimestamp": int64(1764866400123), "commitNumber": int64(4000000294), "commitUser": "005Hx00000SimUsIAJ",
 		"nulledFields": []any{}, "diffFields": []any{}, "changedFields": changedFields,
 	}
 	payload, err := avro.Marshal(schema, record)
@@ -124,8 +124,8 @@ func BenchmarkDecodeEvent(b *testing.B) {
 				"Street": "Talstraße 7", "City": "Garmisch-Partenkirchen", "State": "Bayern",
 				"PostalCode": "82467", "Country": "Deutschland",
 			},
-			"OwnerId": "005Hx00000SimUsIAA", "CreatedDate": modified, "CreatedById": "005Hx00000SimUsIAA",
-			"LastModifiedDate": modified, "LastModifiedById": "005Hx00000SimUsIAA",
+			"OwnerId": "005Hx00000SimUsIAJ", "CreatedDate": modified, "CreatedById": "005Hx00000SimUsIAJ",
+			"LastModifiedDate": modified, "LastModifiedById": "005Hx00000SimUsIAJ",
 		})},
 	}
 	for _, ev := range events {

@@ -134,15 +134,21 @@ type fieldPosition struct {
 func newEventSchema(extra []string) (*eventSchema, error) {
 	fields := slices.Clone(standardEventFields)
 	d := account.DefaultFields()
-	custom := []string{d.SAPID, d.SyncStatus, d.SyncError, d.CompanyCode, d.SalesOrg, d.DistributionChannel, d.Division}
-	custom = append(custom, extra...)
+	custom := append(d.Custom(), extra...)
 	for i, name := range custom {
 		if slices.ContainsFunc(fields, func(f schemaField) bool { return f.name == name }) {
 			continue
 		}
 		// The suffix imitates the 15-character id of the custom field's
 		// definition that Salesforce appends.
-		fields = append(fields, schemaField{name, "string", fmt.Sprintf("Data:Text:00NHx00000S%04d", i)})
+		typ, kind := "string", "Text"
+		switch name {
+		case d.SyncAttempts:
+			typ, kind = "double", "Double"
+		case d.LastSync:
+			typ, kind = "long", "DateTime"
+		}
+		fields = append(fields, schemaField{name, typ, fmt.Sprintf("Data:%s:00NHx00000S%04d", kind, i)})
 	}
 
 	doc := map[string]any{

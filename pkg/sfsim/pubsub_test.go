@@ -76,7 +76,7 @@ func authCtx(t *testing.T, token string) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), streamWait)
 	t.Cleanup(cancel)
 	return metadata.NewOutgoingContext(ctx, metadata.Pairs(
-		"accesstoken", token, "instanceurl", "https://sfsim.example", "tenantid", "00D5e000000SfSaPEAV"))
+		"accesstoken", token, "instanceurl", "https://sfsim.example", "tenantid", "00D5e000000SfSaEAK"))
 }
 
 // subscribe opens a stream and sends the first request.
@@ -186,7 +186,7 @@ func TestPubSubRejectsMissingCredentials(t *testing.T) {
 	}{
 		{"no metadata", metadata.MD{}},
 		{"no tenant", metadata.Pairs("accesstoken", testToken, "instanceurl", "https://sfsim.example")},
-		{"wrong token", metadata.Pairs("accesstoken", "other", "instanceurl", "https://sfsim.example", "tenantid", "00D5e000000SfSaPEAV")},
+		{"wrong token", metadata.Pairs("accesstoken", "other", "instanceurl", "https://sfsim.example", "tenantid", "00D5e000000SfSaEAK")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -89,7 +89,7 @@ func NewStore() *Store {
 		records: map[string]map[string]any{},
 		changed: make(chan struct{}),
 		now:     time.Now,
-		orgID:   "00D5e000000SfSaPEAV",
+		orgID:   "00D5e000000SfSaEAK",
 		replay:  1000,
 		commit:  4_000_000_000,
 	}
@@ -121,7 +121,7 @@ const (
 )
 
 // DefaultUserID is the user that writes are attributed to when none is given.
-const DefaultUserID = "005Hx00000SimUsIAA"
+const DefaultUserID = "005Hx00000SimUsIAJ"
 
 // systemFields are maintained by the store; writes cannot set them.
 var systemFields = []string{"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp", "IsDeleted", "CreatedById", "LastModifiedById"}

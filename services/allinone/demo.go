@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -41,12 +42,27 @@ var salesRep = must18("005Hx00000RepUs")
 // Simulators are both simulators on loopback.
 type Simulators struct {
 	Salesforce *sfsim.Server
-	SAP        *sapsim.Server
+	// PubSub serves the Salesforce Pub/Sub API over gRPC with TLS, on its
+	// own port as Salesforce does; its CA certificate is in caFile.
+	PubSub *sfsim.PubSub
+	SAP    *sapsim.Server
+	dir    string
+	caFile string
 }
 
-// StartSimulators starts the Salesforce simulator (REST, OAuth, SOAP login
-// and CometD) and the SAP simulator on random loopback ports.
-func StartSimulators() (*Simulators, error) {
+// StartSimulators starts the Salesforce simulator (REST, OAuth, SOAP login,
+// CometD and the Pub/Sub API) and the SAP simulator on random loopback
+// ports.
+func StartSimulators() (sims *Simulators, err error) {
+	s := &Simulators{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.dir, err = os.MkdirTemp("", "sfsap-sims-"); err != nil {
+		return nil, err
+	}
 	sf := sfsim.New(sfsim.Options{})
 	sf.Handle("/cometd/", sfsim.NewCometD(sf.Store(), sfsim.CometDOptions{
 		Authorize: func(r *http.Request) error {
@@ -54,21 +70,43 @@ func StartSimulators() (*Simulators, error) {
 			return err
 		},
 	}))
+	s.Salesforce = sf
 	if err := sf.Start("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("starting Salesforce simulator: %w", err)
 	}
-	sapSrv := sapsim.New(sapsim.Options{User: demoSAPUser, Password: demoSAPPassword})
-	if err := sapSrv.Start("127.0.0.1:0"); err != nil {
-		sf.Close()
+	ps, err := sfsim.NewPubSub(sf.Store(), sfsim.PubSubOptions{Authorize: sf.AuthorizePubSub})
+	if err != nil {
+		return nil, fmt.Errorf("creating Pub/Sub API simulator: %w", err)
+	}
+	s.PubSub = ps
+	if err := ps.Start("127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("starting Pub/Sub API simulator: %w", err)
+	}
+	s.caFile = filepath.Join(s.dir, "pubsub-ca.pem")
+	if err := os.WriteFile(s.caFile, ps.CAPEM(), 0o600); err != nil {
+		return nil, err
+	}
+	s.SAP = sapsim.New(sapsim.Options{User: demoSAPUser, Password: demoSAPPassword})
+	if err := s.SAP.Start("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("starting SAP simulator: %w", err)
 	}
-	return &Simulators{Salesforce: sf, SAP: sapSrv}, nil
+	return s, nil
 }
 
-// Close stops both simulators.
+// Close stops the simulators that were started.
 func (s *Simulators) Close() {
-	s.Salesforce.Close()
-	_ = s.SAP.Close()
+	if s.Salesforce != nil {
+		s.Salesforce.Close()
+	}
+	if s.PubSub != nil {
+		s.PubSub.Close()
+	}
+	if s.SAP != nil {
+		_ = s.SAP.Close()
+	}
+	if s.dir != "" {
+		_ = os.RemoveAll(s.dir)
+	}
 }
 
 // Configure points cfg at the simulators.
@@ -78,6 +116,8 @@ func (s *Simulators) Configure(cfg *config.Config) {
 	cfg.Salesforce.ClientID = "sfsim-client"
 	cfg.Salesforce.ClientSecret = "sfsim-secret"
 	cfg.Salesforce.Username = ""
+	cfg.Salesforce.PubSubAddr = s.PubSub.Addr()
+	cfg.Salesforce.PubSubCAFile = s.caFile
 	cfg.SAP.URL = s.SAP.URL()
 	cfg.SAP.User = demoSAPUser
 	cfg.SAP.Password = demoSAPPassword

@@ -122,6 +122,17 @@ func TestDemoAccountsEndToEnd(t *testing.T) {
 	}
 }
 
+// The Pub/Sub API is the default transport and runs in every test above;
+// this one runs the same conversions over the Streaming API.
+func TestDemoAccountsOverCometD(t *testing.T) {
+	t.Parallel()
+	testDemoAccounts(t, setup(t, func(c *config.Config) {
+		c.Salesforce.Transport = config.TransportCometD
+		c.Listener.Checkpoint = ""
+		*c = c.WithDefaults()
+	}))
+}
+
 func testDemoAccounts(t *testing.T, b *bundle) {
 
 	sum, err := allinone.Demo(context.Background(), b.pipeline.JS, b.sims, 60*time.Second)
