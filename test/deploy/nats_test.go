@@ -478,7 +478,8 @@ func TestNATSUsersRunPipeline(t *testing.T) {
 		}
 	}
 
-	// Let the reconciler finish a pass over the ledger.
+	// Give the reconciler (interval 1s) time for more passes over the
+	// ledger before the server log is checked.
 	time.Sleep(2 * time.Second)
 	if v := permissionViolations(h.proc); len(v) > 0 {
 		t.Errorf("the server refused the services %d times; first: %s", len(v), v[0])
