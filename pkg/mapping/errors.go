@@ -2,6 +2,8 @@ package mapping
 
 import (
 	"errors"
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -111,9 +113,33 @@ func IsPermanent(err error) bool {
 }
 
 func (p *Problems) add(field, value, message string, err error) {
-	p.List = append(p.List, Problem{Field: field, Value: value, Message: message, Err: err})
+	p.List = append(p.List, Problem{Field: field, Value: value, Message: shortenQuoted(message), Err: err})
 }
 
 func (p *Problems) addProblem(pr *Problem) {
+	pr.Message = shortenQuoted(pr.Message)
 	p.List = append(p.List, *pr)
+}
+
+// quoteMax is the most characters of a bad value a message quotes.
+const quoteMax = 80
+
+// quoted matches a Go-quoted string in a message.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// shortenQuoted shortens every quoted value in message longer than
+// quoteMax characters, so that the fix that follows it survives the length
+// limit of the Salesforce error field.
+func shortenQuoted(message string) string {
+	return quoted.ReplaceAllStringFunc(message, func(q string) string {
+		v, err := strconv.Unquote(q)
+		if err != nil {
+			return q
+		}
+		r := []rune(v)
+		if len(r) <= quoteMax {
+			return q
+		}
+		return strconv.Quote(string(r[:quoteMax-1]) + "…")
+	})
 }

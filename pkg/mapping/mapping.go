@@ -3,6 +3,7 @@ package mapping
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sfsap/sfsap/pkg/account"
@@ -110,6 +111,7 @@ func (p *Pack) MapDetailed(a account.Account) (Result, error) {
 	var res Result
 	problems := &Problems{AccountID: a.ID}
 	c := &res.Customer
+	a, res.Notes = stripControls(a)
 
 	if id, err := sfid.To18(strings.TrimSpace(a.ID)); err != nil {
 		problems.add(FieldID, a.ID, fmt.Sprintf("Account Id %q is not a valid Salesforce record id, so sfsap cannot link the SAP customer to it", a.ID), ErrInvalidFormat)
@@ -341,4 +343,40 @@ func firstSet(pairs ...string) (field, value string) {
 		}
 	}
 	return pairs[len(pairs)-2], ""
+}
+
+// stripControls removes control characters and invalid UTF-8 from the
+// Account's text fields, keeping line breaks in BillingStreet, where they
+// separate address lines. Such characters are invisible in Salesforce and
+// cannot travel in SAP's XML, so they are dropped with a note rather than
+// reported as a problem the rep could not see.
+func stripControls(a account.Account) (account.Account, []string) {
+	var notes []string
+	clean := func(field string, v *string, keepLines bool) {
+		out := strings.Map(func(r rune) rune {
+			if keepLines && (r == '\n' || r == '\r') {
+				return r
+			}
+			if r == '\t' {
+				return ' '
+			}
+			if unicode.IsControl(r) || r == utf8.RuneError {
+				return -1
+			}
+			return r
+		}, strings.ToValidUTF8(*v, string(utf8.RuneError)))
+		if out != strings.ReplaceAll(*v, "\t", " ") {
+			notes = append(notes, fmt.Sprintf("%s: removed control characters or invalid text encoding", field))
+		}
+		*v = out
+	}
+	clean(FieldName, &a.Name, false)
+	clean(FieldBillingStreet, &a.BillingStreet, true)
+	clean(FieldBillingCity, &a.BillingCity, false)
+	clean(FieldBillingState, &a.BillingState, false)
+	clean(FieldBillingPostalCode, &a.BillingPostalCode, false)
+	clean(FieldBillingCountry, &a.BillingCountry, false)
+	clean(FieldPhone, &a.Phone, false)
+	clean(FieldFax, &a.Fax, false)
+	return a, notes
 }

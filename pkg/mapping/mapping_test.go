@@ -651,3 +651,44 @@ func BenchmarkMap(b *testing.B) {
 		}
 	}
 }
+
+func TestMapStripsControlCharacters(t *testing.T) {
+	t.Parallel()
+	a := account.Account{
+		ID: "001Hx00000ABcDeIAL", Name: "Ctl\x00\x01\x1b Co\tLtd",
+		BillingStreet: "1 Main St\n\x07Unit 2", BillingCity: "Leeds\x7f",
+		BillingPostalCode: "LS1 4HG", BillingCountry: "GB",
+	}
+	res, err := Default().MapDetailed(a)
+	if err != nil {
+		t.Fatalf("MapDetailed: %v", err)
+	}
+	if got := res.Customer.Names[0]; got != "Ctl Co Ltd" {
+		t.Errorf("NAME1 = %q, want control characters removed: %q", got, "Ctl Co Ltd")
+	}
+	if strings.ContainsAny(res.Customer.Street+res.Customer.City, "\x07\x7f") {
+		t.Errorf("street %q or city %q still hold control characters", res.Customer.Street, res.Customer.City)
+	}
+	if len(res.Notes) == 0 {
+		t.Error("no note says that characters were removed")
+	}
+}
+
+func TestProblemQuotesLongValueShort(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("Industriestrasse ", 30)
+	_, err := Default().Map(account.Account{
+		ID: "001Hx00000ABcDeIAL", Name: "Acme", BillingStreet: long,
+		BillingCity: "Berlin", BillingPostalCode: "10115", BillingCountry: "DE",
+	})
+	if err == nil {
+		t.Fatal("Map with a 510-character street = nil error, want a problem")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, long) {
+		t.Errorf("message quotes the whole street: %d characters", len(msg))
+	}
+	if len([]rune(msg)) > 255 {
+		t.Errorf("message is %d characters, want it to fit the 255-character error field with its fix: %q", len([]rune(msg)), msg)
+	}
+}
