@@ -121,7 +121,8 @@ func (p *Problems) addProblem(pr *Problem) {
 	p.List = append(p.List, *pr)
 }
 
-// quoteMax is the most characters of a bad value a message quotes.
+// quoteMax is the maximum number of characters of a bad value that a
+// message quotes.
 const quoteMax = 80
 
 // quoted matches a Go-quoted string in a message.
