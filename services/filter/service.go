@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/sfsap/sfsap/pkg/account"
 	"github.com/sfsap/sfsap/pkg/bus"
+	"github.com/sfsap/sfsap/pkg/ledger"
 	"github.com/sfsap/sfsap/pkg/logkey"
 	"github.com/sfsap/sfsap/pkg/metrics"
 	"github.com/sfsap/sfsap/pkg/msg"
@@ -29,8 +30,11 @@ type Service struct {
 	js    jetstream.JetStream
 	sf    Salesforce
 	types jetstream.KeyValue
-	log   *slog.Logger
-	now   func() time.Time
+	// ledger tells which accounts failed for good, so a fix of their data
+	// in Salesforce can start a new attempt.
+	ledger *ledger.Ledger
+	log    *slog.Logger
+	now    func() time.Time
 	// gate is closed while Salesforce reports the API limit exceeded.
 	gate sfclient.PauseGate
 }
@@ -45,7 +49,11 @@ func New(ctx context.Context, cfg Config, js jetstream.JetStream, sf Salesforce,
 	if err != nil {
 		return nil, fmt.Errorf("filter: opening bucket %s: %w", bus.BucketTypes, err)
 	}
-	return &Service{cfg: cfg, js: js, sf: sf, types: types, log: logger(log), now: time.Now}, nil
+	kv, err := js.KeyValue(ctx, bus.BucketLedger)
+	if err != nil {
+		return nil, fmt.Errorf("filter: opening bucket %s: %w", bus.BucketLedger, err)
+	}
+	return &Service{cfg: cfg, js: js, sf: sf, types: types, ledger: ledger.New(kv), log: logger(log), now: time.Now}, nil
 }
 
 // Run consumes change events until ctx ends. Batches are handled one at a
@@ -70,6 +78,9 @@ type candidate struct {
 	change msg.AccountChange
 	prev   string
 	known  bool
+	// retry marks an edit of a failed account's data, which gets a new
+	// attempt when the account is still a customer without an SAP number.
+	retry bool
 }
 
 // handleBatch settles the messages of one batch. ctx is the handlers'
@@ -112,7 +123,10 @@ func (s *Service) handleBatch(ctx, stop context.Context, ms []jetstream.Msg) {
 			bus.Settle(ctx, m, err, bus.RunOptions{Name: "filter", Logger: s.log})
 			continue
 		}
-		cands = append(cands, candidate{m: m, change: c, prev: prev, known: known})
+		// triage asks for a read of an update that leaves Type alone only
+		// when it may fix a failed account.
+		retry := c.ChangeType == msg.ChangeUpdate && !slices.Contains(c.ChangedFields, "Type")
+		cands = append(cands, candidate{m: m, change: c, prev: prev, known: known, retry: retry})
 	}
 	if len(cands) == 0 {
 		return
@@ -147,8 +161,11 @@ func (s *Service) triage(ctx context.Context, c msg.AccountChange) (bool, error)
 			return false, nil
 		}
 		if !slices.Contains(c.ChangedFields, "Type") {
-			metrics.ChangeIgnored(metrics.WhyTypeUnchanged)
-			return false, nil
+			fixed, err := s.mayFixFailure(ctx, c)
+			if !fixed && err == nil {
+				metrics.ChangeIgnored(metrics.WhyTypeUnchanged)
+			}
+			return fixed, err
 		}
 		return s.typeMayConvert(ctx, c)
 	}
@@ -238,6 +255,8 @@ func (s *Service) decideOne(ctx context.Context, c candidate, a account.Account,
 		s.log.Debug("filter: account already has an SAP number", logkey.AccountID, id, logkey.SAPCustomer, a.SAPID)
 		metrics.ChangeIgnored(metrics.WhyHasSAPNumber)
 		return s.rememberType(ctx, id, a.Type)
+	case c.retry:
+		return s.retryFixed(ctx, a, c.change.CommitTimestamp)
 	case !fromProspect && !gap && !replayed:
 		s.log.Info("filter: Type changed to a customer value from a value that is not a prospect; not a conversion",
 			logkey.AccountID, id, "previous_type", c.prev, "type", a.Type)

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/sfsap/sfsap/pkg/config"
+	"github.com/sfsap/sfsap/pkg/sfsim"
 	"github.com/sfsap/sfsap/schemas"
 	"github.com/sfsap/sfsap/services/allinone"
 )
@@ -229,5 +230,51 @@ func TestProducedMessagesMatchSchemas(t *testing.T) {
 		if seen[kind] == 0 {
 			t.Errorf("no message seen on %s.*; captured %v", kind, seen)
 		}
+	}
+}
+
+func TestFixedAccountSyncsAfterFailure(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	sum, err := allinone.Demo(context.Background(), b.pipeline.JS, b.sims, 60*time.Second)
+	if err != nil {
+		t.Fatalf("Demo: %v", err)
+	}
+	var failed allinone.DemoAccount
+	for _, d := range sum.Details {
+		if strings.Contains(d.Reason, "Atlantis") {
+			failed = d
+		}
+	}
+	if failed.ID == "" {
+		t.Fatalf("no demo account failed on its state Atlantis; details: %+v", sum.Details)
+	}
+
+	// A sales rep fixes the state; an unrelated edit first must not retry.
+	store := b.sims.Salesforce.Store()
+	rep := sfsim.WriteOptions{User: "005Hx00000RepUsIAB"}
+	if err := store.Update(failed.ID, map[string]any{"Description": "called the customer"}, rep); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Update(failed.ID, map[string]any{"BillingState": "Schleswig-Holstein"}, rep); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		rec, _ := store.Get(failed.ID)
+		if no, _ := rec["SAP_ID__c"].(string); no != "" {
+			if rec["SAP_Sync_Status__c"] != "Synced" {
+				t.Errorf("status after the fix = %v, want Synced", rec["SAP_Sync_Status__c"])
+			}
+			if n := b.sims.SAP.CountByExternalRef(failed.ID); n != 1 {
+				t.Errorf("SAP has %d customers for the fixed account, want 1", n)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fixed account %s has no SAP number after 30s; status %v, error %v",
+				failed.ID, rec["SAP_Sync_Status__c"], rec["SAP_Sync_Error__c"])
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
