@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/sfsap/sfsap/pkg/account"
+	"github.com/sfsap/sfsap/pkg/config"
 	"github.com/sfsap/sfsap/pkg/sfsim"
 )
 
@@ -35,6 +36,10 @@ type Settings struct {
 	// latency.
 	SAPLatency time.Duration
 	SFLatency  time.Duration
+	// Transport is the listener's change event transport: "pubsub" for
+	// the Pub/Sub API or "cometd" for the Streaming API. Defaults to
+	// pubsub.
+	Transport string
 	// Concurrency lists the SAP worker concurrencies to measure
 	// throughput at. The other services run at their defaults.
 	// Defaults to 1, 4 and 16.
@@ -76,6 +81,9 @@ func (s Settings) WithDefaults() Settings {
 	if s.N == 0 {
 		s.N = 200
 	}
+	if s.Transport == "" {
+		s.Transport = config.TransportPubSub
+	}
 	if len(s.Concurrency) == 0 {
 		s.Concurrency = []int{1, 4, 16}
 	}
@@ -108,6 +116,9 @@ func (s Settings) Validate() error {
 	}
 	if s.SAPLatency < 0 || s.SFLatency < 0 {
 		errs = append(errs, fmt.Errorf("latencies %s (SAP) and %s (Salesforce) must not be negative", s.SAPLatency, s.SFLatency))
+	}
+	if s.Transport != config.TransportPubSub && s.Transport != config.TransportCometD {
+		errs = append(errs, fmt.Errorf("transport %q is invalid: use %s or %s", s.Transport, config.TransportPubSub, config.TransportCometD))
 	}
 	for _, c := range s.Concurrency {
 		if c < 1 {
@@ -248,7 +259,7 @@ func runDeployment(ctx context.Context, s Settings, binDir, dir string, c int, p
 		return ThroughputResult{}, nil, nil, err
 	}
 
-	e, err := startEnv(ctx, sims, binDir, dir, c, log)
+	e, err := startEnv(ctx, sims, binDir, dir, s.Transport, c, log)
 	if err != nil {
 		return ThroughputResult{}, nil, nil, err
 	}

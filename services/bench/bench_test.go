@@ -151,6 +151,7 @@ func TestSettingsValidate(t *testing.T) {
 		{"no runs", func(s *Settings) { s.Runs = -2 }, "runs -2"},
 		{"negative interval", func(s *Settings) { s.PollInterval = -time.Second }, "poll intervals"},
 		{"no warm-up", func(s *Settings) { s.Warmup = -1 }, "warmup -1"},
+		{"unknown transport", func(s *Settings) { s.Transport = "poll" }, `transport "poll"`},
 	}
 	for _, tt := range tests {
 		s := valid

@@ -53,7 +53,7 @@ func startSimulators(sf, sap time.Duration) (*allinone.Simulators, error) {
 // startEnv starts nats-server and the four services against sims, with
 // the SAP worker handling concurrency jobs at once and the other services
 // at their defaults. The simulators stay owned by the caller.
-func startEnv(ctx context.Context, sims *allinone.Simulators, binDir, dir string, concurrency int, log *slog.Logger) (*env, error) {
+func startEnv(ctx context.Context, sims *allinone.Simulators, binDir, dir, transport string, concurrency int, log *slog.Logger) (*env, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating folder %s: %w", dir, err)
 	}
@@ -66,7 +66,7 @@ func startEnv(ctx context.Context, sims *allinone.Simulators, binDir, dir string
 	url := e.nats.clientURL
 
 	cfgPath := filepath.Join(dir, "sfsap.yaml")
-	if err := writeServiceConfig(cfgPath, sims, url, concurrency); err != nil {
+	if err := writeServiceConfig(cfgPath, sims, url, transport, concurrency); err != nil {
 		e.stop()
 		return nil, err
 	}
@@ -102,16 +102,20 @@ func startEnv(ctx context.Context, sims *allinone.Simulators, binDir, dir string
 }
 
 // writeServiceConfig writes the YAML file that all four services read.
-func writeServiceConfig(path string, sims *allinone.Simulators, natsURL string, concurrency int) error {
+// Every address in it is a loopback one of the simulators or nats-server.
+func writeServiceConfig(path string, sims *allinone.Simulators, natsURL, transport string, concurrency int) error {
 	var c config.Config
 	sims.Configure(&c)
 	doc := map[string]any{
 		"nats": map[string]any{"url": natsURL},
 		"salesforce": map[string]any{
-			"login_url":     c.Salesforce.LoginURL,
-			"flow":          string(c.Salesforce.Flow),
-			"client_id":     c.Salesforce.ClientID,
-			"client_secret": c.Salesforce.ClientSecret,
+			"login_url":      c.Salesforce.LoginURL,
+			"flow":           string(c.Salesforce.Flow),
+			"client_id":      c.Salesforce.ClientID,
+			"client_secret":  c.Salesforce.ClientSecret,
+			"transport":      transport,
+			"pubsub_addr":    c.Salesforce.PubSubAddr,
+			"pubsub_ca_file": c.Salesforce.PubSubCAFile,
 			// The services start after the accounts are seeded, so the
 			// listener replays every retained event instead of missing
 			// those made before it subscribed.

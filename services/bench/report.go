@@ -93,7 +93,7 @@ func evaluate(m RunResult, s Settings, cpus int) []Target {
 		t.Measured = fmt.Sprintf("%.3f at concurrency %d (%s)", v, top.Concurrency, fmtKinds(top.SFCallsByKind))
 		t.Status = status(v <= goalSFCallsPerAccount)
 		if v > goalSFCallsPerAccount {
-			t.Shortfall = fmt.Sprintf("%.0fx the goal", v/goalSFCallsPerAccount)
+			t.Shortfall = fmt.Sprintf("%.1fx the goal", v/goalSFCallsPerAccount)
 		}
 	}
 	out = append(out, t)
@@ -184,8 +184,8 @@ func fmtKinds(kinds map[string]int) string {
 func (r *Report) WriteText(w io.Writer) error {
 	s, m := r.Settings, r.Median
 	var b strings.Builder
-	fmt.Fprintf(&b, "sfsap bench: %d conversions per phase, SAP %s per call, Salesforce %s per data API request, median of %d runs\n",
-		s.N, fmtMS(s.SAPLatencyMS), fmtMS(s.SFLatencyMS), s.Runs)
+	fmt.Fprintf(&b, "sfsap bench: %d conversions per phase, SAP %s per call, Salesforce %s per data API request, listener on %s, median of %d runs\n",
+		s.N, fmtMS(s.SAPLatencyMS), fmtMS(s.SFLatencyMS), s.Transport, s.Runs)
 	fmt.Fprintf(&b, "machine: %s, %d CPUs, %.1f GiB, Linux %s, %s\n\n", r.Machine.CPU, r.Machine.CPUs, r.Machine.MemoryGiB, r.Machine.Kernel, r.Machine.GoVersion)
 
 	b.WriteString("Latency from Salesforce commit to SAP number written back\n")
@@ -270,7 +270,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			ra.LatencyP50Scaled, fmtInterval(s.PollIntervalS), ra.LatencyP50Real, fmtInterval(s.RealPollIntervalS), ra.LatencyP99Scaled, ra.LatencyP99Real)
 		fmt.Fprintf(&b, "  throughput: %.1fx at concurrency %d\n", ra.Throughput, m.Latency.Concurrency)
 		fmt.Fprintf(&b, "  Salesforce API calls per account: polling makes %.2fx as many\n", ra.SFCalls)
-		fmt.Fprintf(&b, "  sfsap latency p50 is %.2fx the floor\n", ra.LatencyOverFloor)
+		if s.FloorMS > 0 {
+			fmt.Fprintf(&b, "  sfsap latency p50 is %.2fx the floor\n", ra.LatencyOverFloor)
+		}
 		if bl := m.Baseline; bl != nil {
 			fmt.Fprintf(&b, "  polling every %s also costs %.0f API calls a day when nothing changes\n", fmtInterval(bl.RealIntervalS), bl.IdleCallsPerDay)
 		}

@@ -18,6 +18,7 @@ type Report struct {
 // SettingsReport are the settings a report was made with.
 type SettingsReport struct {
 	N                  int     `json:"n"`
+	Transport          string  `json:"transport"`
 	SAPLatencyMS       float64 `json:"sap_latency_ms"`
 	SFLatencyMS        float64 `json:"sf_latency_ms"`
 	Concurrency        []int   `json:"concurrency"`
@@ -35,7 +36,7 @@ type SettingsReport struct {
 
 func (s Settings) report() SettingsReport {
 	return SettingsReport{
-		N: s.N, SAPLatencyMS: ms(s.SAPLatency), SFLatencyMS: ms(s.SFLatency),
+		N: s.N, Transport: s.Transport, SAPLatencyMS: ms(s.SAPLatency), SFLatencyMS: ms(s.SFLatency),
 		Concurrency: s.Concurrency, Runs: s.Runs,
 		PollIntervalS: s.PollInterval.Seconds(), RealPollIntervalS: s.RealPollInterval.Seconds(),
 		Warmup: s.Warmup, FloorMS: ms(s.pathTime()), PolledFloorMS: ms(s.pollPathTime()),

@@ -35,6 +35,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&s.N, "n", 200, "conversions in each measured phase")
 	fs.DurationVar(&s.SAPLatency, "sap-latency", 20*time.Millisecond, "time added to every SAP function module call")
 	fs.DurationVar(&s.SFLatency, "sf-latency", 20*time.Millisecond, "time added to every Salesforce data API request")
+	fs.StringVar(&s.Transport, "transport", "pubsub", "change event transport of the listener: pubsub (Pub/Sub API) or cometd (Streaming API)")
 	concurrency := fs.String("concurrency", "1,4,16", "comma-separated SAP worker concurrencies to measure throughput at")
 	fs.IntVar(&s.Runs, "runs", 3, "runs of every phase; the report gives their medians")
 	fs.DurationVar(&s.PollInterval, "poll-interval", 10*time.Second, "interval of the polling baseline, scaled down from the real one; the latency phases spread their conversions over one interval")
