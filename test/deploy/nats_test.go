@@ -256,7 +256,9 @@ func TestNATSPermissions(t *testing.T) {
 		{"filter stores last Types", "filter", true, writeKey(bus.BucketTypes)},
 		{"filter queues create jobs", "filter", true, publishTo(bus.CreateJobSubject(probeAccount))},
 		{"filter dead-letters its own stage", "filter", true, publishTo(bus.DeadLetterSubject(bus.StageFilter, probeAccount))},
-		{"filter reads the ledger", "filter", false, readKey(bus.BucketLedger)},
+		{"filter releases a fixed account", "filter", true, writeKey(bus.BucketLedger)},
+		{"filter reads the replay position", "filter", false, readKey(bus.BucketCheckpoint)},
+		{"filter consumes create jobs", "filter", false, openConsumer(bus.StreamSAPJobs, bus.ConsumerSAPWorker)},
 		{"filter publishes change events", "filter", false, publishTo(bus.CDCSubject(probeAccount, "UPDATE"))},
 		{"filter dead-letters another stage", "filter", false, publishTo(bus.DeadLetterSubject(bus.StageSAPWorker, probeAccount))},
 		{"filter creates a stream", "filter", false, createStream("ROGUE", "rogue.>")},
@@ -400,7 +402,9 @@ func TestNATSUsersRunPipeline(t *testing.T) {
 		"SFSAP_SALESFORCE_CLIENT_SECRET_FILE=" + writeSecret(t, secrets, "sf-secret", "sfsim-secret"),
 	}
 	extra := map[string][]string{
-		"listener":   append([]string{"SFSAP_SALESFORCE_REPLAY_PRESET=earliest"}, salesforceEnv...),
+		// The simulator serves change events over CometD, and the default
+		// Pub/Sub transport would dial Salesforce's own endpoint.
+		"listener":   append([]string{"SFSAP_SALESFORCE_REPLAY_PRESET=earliest", "SFSAP_SALESFORCE_TRANSPORT=cometd"}, salesforceEnv...),
 		"filter":     salesforceEnv,
 		"writeback":  salesforceEnv,
 		"reconciler": append([]string{"SFSAP_RECONCILER_INTERVAL=1s", "SFSAP_RECONCILER_SWEEP_INTERVAL=2s"}, salesforceEnv...),
