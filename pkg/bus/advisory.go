@@ -127,8 +127,8 @@ func dlqMoverConsumer(t Topology) jetstream.ConsumerConfig {
 		Durable:       ConsumerDLQMover,
 		Description:   "reconciler: moves messages that reached max deliveries to the dead-letter stream",
 		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       t.AckWait,
 		MaxDeliver:    t.MaxDeliver,
-		BackOff:       ackBackoff(t.AckWait, t.MaxDeliver),
 		MaxAckPending: 64,
 	}
 }

@@ -19,8 +19,7 @@ type Topology struct {
 	CDCMaxAge time.Duration `yaml:"cdc_max_age"`
 	// SAPAckWait is how long the SAP worker may hold a job before JetStream
 	// redelivers it; the worker sends in-progress acks well within it.
-	// Later deliveries get twice, four and eight times as long (the
-	// consumer's BackOff). Defaults to 30s.
+	// Defaults to 30s.
 	SAPAckWait time.Duration `yaml:"sap_ack_wait"`
 	// SAPMaxAckPending caps jobs in flight across all SAP workers.
 	// Defaults to 16.
@@ -28,9 +27,8 @@ type Topology struct {
 	// MaxDeliver caps deliveries of one message on each work consumer
 	// before it is dead-lettered. Defaults to 10.
 	MaxDeliver int `yaml:"max_deliver"`
-	// AckWait is the redelivery timer of the first delivery on the filter,
-	// writeback and dead-letter mover consumers; later deliveries get
-	// twice, four and eight times as long. Defaults to 30s.
+	// AckWait is the redelivery timer of the filter, writeback and
+	// dead-letter mover consumers. Defaults to 30s.
 	AckWait time.Duration `yaml:"ack_wait"`
 }
 
@@ -118,6 +116,12 @@ func (t Topology) Streams() []jetstream.StreamConfig {
 }
 
 // Consumers returns the durable consumers by stream.
+//
+// NOTE: the consumers have no BackOff list, because every handler retries
+// with an explicit nak delay. With BackOff, nats-server 2.15.3 redelivers
+// a message naked on delivery n only after the delay plus BackOff[n-1]
+// minus AckWait (consumer.go, processNak and checkPending), which would
+// stretch those retries.
 func (t Topology) Consumers() map[string]jetstream.ConsumerConfig {
 	t = t.WithDefaults()
 	return map[string]jetstream.ConsumerConfig{
@@ -125,8 +129,8 @@ func (t Topology) Consumers() map[string]jetstream.ConsumerConfig {
 			Durable:       ConsumerFilter,
 			Description:   "filter: keeps conversions of Accounts to customers",
 			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       t.AckWait,
 			MaxDeliver:    t.MaxDeliver,
-			BackOff:       ackBackoff(t.AckWait, t.MaxDeliver),
 			MaxAckPending: 256,
 			FilterSubject: "sfsap.cdc.account.>",
 		},
@@ -134,32 +138,20 @@ func (t Topology) Consumers() map[string]jetstream.ConsumerConfig {
 			Durable:       ConsumerSAPWorker,
 			Description:   "sapworker: creates SAP customers",
 			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       t.SAPAckWait,
 			MaxDeliver:    t.MaxDeliver,
-			BackOff:       ackBackoff(t.SAPAckWait, t.MaxDeliver),
 			MaxAckPending: t.SAPMaxAckPending,
 		},
 		StreamWriteback: {
 			Durable:       ConsumerWriteback,
 			Description:   "writeback: records outcomes on the Salesforce Account",
 			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       t.AckWait,
 			MaxDeliver:    2 * t.MaxDeliver,
-			BackOff:       ackBackoff(t.AckWait, 2*t.MaxDeliver),
 			MaxAckPending: 256,
 		},
 		StreamAdvisories: dlqMoverConsumer(t),
 	}
-}
-
-// ackBackoff returns the ack deadlines of successive deliveries: first,
-// then doubling up to eight times first. The server takes the first value
-// as AckWait and repeats the last, and rejects more values than
-// maxDeliver.
-func ackBackoff(first time.Duration, maxDeliver int) []time.Duration {
-	var out []time.Duration
-	for d := first; len(out) < 4 && len(out) < maxDeliver; d *= 2 {
-		out = append(out, d)
-	}
-	return out
 }
 
 // Buckets returns the configuration of every key-value bucket.

@@ -36,11 +36,6 @@ type Config struct {
 	// transient failure, such as UNABLE_TO_LOCK_ROW, is retried: RetryBase
 	// doubled per delivery up to RetryMax, with up to 25 % random jitter.
 	// Default to 2s and 5m.
-	//
-	// NOTE: with a BackOff list on the consumer, as bus.Topology sets it,
-	// nats-server 2.15 honours the delay of the first nak only. Later
-	// redeliveries follow the BackOff list, so RetryBase, RetryMax and
-	// DeferDelay then only set the first redelivery.
 	RetryBase time.Duration `yaml:"retry_base"`
 	RetryMax  time.Duration `yaml:"retry_max"`
 	// LimitPause is how long the service stops writing after Salesforce

@@ -39,9 +39,7 @@ type bundle struct {
 // is built.
 func setupBundle(t *testing.T, maxDeliver int, tweak func(*writeback.Config)) *bundle {
 	t.Helper()
-	// A short AckWait keeps redeliveries quick: with the consumer's
-	// BackOff list, JetStream times redeliveries after the first by that
-	// list rather than by the delay of a nak.
+	// A short AckWait keeps redeliveries of unacknowledged jobs quick.
 	nb := natstest.Start(t, bus.Topology{MaxDeliver: maxDeliver, AckWait: time.Second})
 	sim := sfsim.New(sfsim.Options{})
 	if err := sim.Start(""); err != nil {

@@ -84,8 +84,7 @@ func newOrg(t *testing.T, sfOpts sfsim.Options, tweak func(*config.Config)) *org
 	cfg.SAP.URL, cfg.SAP.User, cfg.SAP.Password, cfg.SAP.Client = o.sap.URL(), sapUser, sapPassword, "100"
 	cfg.NATS.StoreDir = t.TempDir()
 	cfg.SAPWorker.Settle = time.Second
-	// With the consumers' BackOff list, JetStream times redeliveries
-	// after the first by AckWait, so a short one keeps retries quick.
+	// A short AckWait keeps redeliveries of unacknowledged messages quick.
 	cfg.Topology.AckWait = time.Second
 	cfg.Writeback.RetryBase = 100 * time.Millisecond
 	cfg.Listener.LeaseTTL = 2 * time.Second
