@@ -208,6 +208,9 @@ type phase struct {
 	// NATSIn and NATSOut count the messages nats-server received from
 	// its clients and sent to them in the phase.
 	NATSIn, NATSOut int64
+	// OtherCPUs is the CPU time that programs outside the bench used per
+	// second of the phase, in CPUs.
+	OtherCPUs float64
 }
 
 // runPhase converts ids with drive, waits for every Result and for the
@@ -225,6 +228,11 @@ func (e *env) runPhase(ctx context.Context, ids []string, timeout time.Duration,
 	if err != nil {
 		return phase{}, err
 	}
+	busyBefore, err := machineBusy()
+	if err != nil {
+		return phase{}, err
+	}
+	wallBefore := time.Now()
 	e.trace.reset()
 
 	if err := drive(); err != nil {
@@ -254,6 +262,15 @@ func (e *env) runPhase(ctx context.Context, ids []string, timeout time.Duration,
 		return phase{}, err
 	}
 	p.NATSIn, p.NATSOut = inAfter-inBefore, outAfter-outBefore
+	busyAfter, err := machineBusy()
+	if err != nil {
+		return phase{}, err
+	}
+	other := busyAfter - busyBefore
+	for _, d := range p.CPU {
+		other -= d
+	}
+	p.OtherCPUs = max(other.Seconds(), 0) / time.Since(wallBefore).Seconds()
 	p.APICalls, p.CallsByKind, p.SAPCalls = callsSince(before, readCounters(e.sims.Salesforce, e.sims.SAP))
 	conv := conversionTimes(store, after, ids)
 	p.Stages = e.trace.stages(conv, ids, s)

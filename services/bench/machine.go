@@ -2,10 +2,12 @@ package bench
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Machine describes the computer a bench ran on.
@@ -57,4 +59,33 @@ func procField(path, key string) string {
 		}
 	}
 	return ""
+}
+
+// machineBusy returns the CPU time all CPUs of the machine spent on any
+// work so far, from the first line of /proc/stat: user, nice, system,
+// irq, softirq and steal, in USER_HZ.
+func machineBusy() (time.Duration, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("reading machine CPU time: %w", err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return 0, fmt.Errorf("reading machine CPU time: unexpected first line %q in /proc/stat", line)
+	}
+	var ticks int64
+	// Fields 1 to 8 are user, nice, system, idle, iowait, irq, softirq
+	// and steal. Idle and iowait are not work.
+	for i, f := range fields[1:9] {
+		if i == 3 || i == 4 {
+			continue
+		}
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("reading machine CPU time: invalid value %q in /proc/stat", f)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
 }

@@ -82,3 +82,24 @@ func TestTail(t *testing.T) {
 		t.Errorf("tail(log, 10) = %q, want all four lines", got)
 	}
 }
+
+func TestMachineBusyGrows(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/proc/stat"); err != nil {
+		t.Skip("no /proc/stat: reading machine CPU time needs Linux")
+	}
+	first, err := machineBusy()
+	if err != nil {
+		t.Fatalf("machineBusy() error = %v", err)
+	}
+	if first <= 0 {
+		t.Fatalf("machineBusy() = %v, want above 0", first)
+	}
+	second, err := machineBusy()
+	if err != nil {
+		t.Fatalf("second machineBusy() error = %v", err)
+	}
+	if second < first {
+		t.Errorf("machineBusy() went back from %v to %v", first, second)
+	}
+}

@@ -215,22 +215,23 @@ func (r *Report) WriteText(w io.Writer) error {
 		rt := m.Latency.RoundTrip
 		fmt.Fprintf(&b, "NATS request round trip: %s p50, %s p99 back to back; %s p50, %s p99 after %s idle\n",
 			fmtMS(rt.Busy.P50), fmtMS(rt.Busy.P99), fmtMS(rt.Idle.P50), fmtMS(rt.Idle.P99), fmtMS(rt.GapMS))
+		fmt.Fprintf(&b, "other programs on the machine used %.2f CPUs during the paced phase\n", m.Latency.OtherCPUs)
 	}
 
 	b.WriteString("\nThroughput, all conversions committed at once\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "concurrency\tconv/s\tideal\tefficiency\tSF calls/acct\tSAP calls/acct\tp50\tp99\t")
+	fmt.Fprintln(tw, "concurrency\tconv/s\tideal\tefficiency\tSF calls/acct\tSAP calls/acct\tp50\tp99\tother CPUs\t")
 	for _, tp := range m.Throughput {
 		ideal, eff := "-", "-"
 		if tp.IdealPerSecond > 0 {
 			ideal = fmt.Sprintf("%.1f", tp.IdealPerSecond)
 			eff = fmt.Sprintf("%.0f%%", 100*tp.Efficiency)
 		}
-		fmt.Fprintf(tw, "%d\t%.1f\t%s\t%s\t%.3f\t%.2f\t%s\t%s\t\n", tp.Concurrency, tp.PerSecond, ideal, eff,
-			tp.SFCallsPerAccount, tp.SAPCallsPerAccount, fmtMS(tp.Latency.P50), fmtMS(tp.Latency.P99))
+		fmt.Fprintf(tw, "%d\t%.1f\t%s\t%s\t%.3f\t%.2f\t%s\t%s\t%.2f\t\n", tp.Concurrency, tp.PerSecond, ideal, eff,
+			tp.SFCallsPerAccount, tp.SAPCallsPerAccount, fmtMS(tp.Latency.P50), fmtMS(tp.Latency.P99), tp.OtherCPUs)
 	}
 	if bl := m.Baseline; bl != nil {
-		fmt.Fprintf(tw, "polling\t%.1f\t-\t-\t%.3f\t%.2f\t%s\t%s\t\n", bl.PerSecond, bl.SFCallsPerAccount, bl.SAPCallsPerAccount,
+		fmt.Fprintf(tw, "polling\t%.1f\t-\t-\t%.3f\t%.2f\t%s\t%s\t-\t\n", bl.PerSecond, bl.SFCallsPerAccount, bl.SAPCallsPerAccount,
 			fmtMS(bl.Latency.P50), fmtMS(bl.Latency.P99))
 	}
 	tw.Flush()

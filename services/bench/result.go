@@ -81,6 +81,9 @@ type LatencyResult struct {
 	Stages []StageResult `json:"stages"`
 	// RoundTrip is measured in the same deployment, before the phase.
 	RoundTrip RoundTrip `json:"nats_round_trip"`
+	// OtherCPUs is the CPU time that programs outside the bench used per
+	// second of the phase, in CPUs: load from elsewhere on the machine.
+	OtherCPUs float64 `json:"other_cpus"`
 
 	samples []time.Duration
 }
@@ -118,6 +121,9 @@ type ThroughputResult struct {
 	// replies. The bench's own subscriptions add about four messages out.
 	NATSInPerConversion  float64 `json:"nats_in_per_conversion"`
 	NATSOutPerConversion float64 `json:"nats_out_per_conversion"`
+	// OtherCPUs is the CPU time that programs outside the bench used per
+	// second of the phase, in CPUs: load from elsewhere on the machine.
+	OtherCPUs float64 `json:"other_cpus"`
 
 	samples []time.Duration
 }
@@ -188,6 +194,7 @@ func latencyResult(p phase, concurrency int, s Settings) *LatencyResult {
 		Overhead:       Summarize(p.Overhead),
 		FloorMS:        ms(s.pathTime()),
 		Stages:         p.Stages,
+		OtherCPUs:      p.OtherCPUs,
 		samples:        p.Latency,
 	}
 }
@@ -201,6 +208,7 @@ func throughputResult(p phase, concurrency int, s Settings) ThroughputResult {
 		SFCallsByKind: p.CallsByKind,
 		Latency:       Summarize(p.Latency),
 		Stages:        p.Stages,
+		OtherCPUs:     p.OtherCPUs,
 		samples:       p.Latency,
 	}
 	if elapsed := p.Last.Sub(p.First); elapsed > 0 {
@@ -314,6 +322,7 @@ func median(runs []RunResult) RunResult {
 		Overhead:       medianDist(runs, func(r RunResult) Distribution { return r.Latency.Overhead }),
 		FloorMS:        first.Latency.FloorMS,
 		Stages:         medianStages(runs, func(r RunResult) []StageResult { return r.Latency.Stages }),
+		OtherCPUs:      pick(func(r RunResult) float64 { return r.Latency.OtherCPUs }),
 		RoundTrip: RoundTrip{
 			GapMS: first.Latency.RoundTrip.GapMS,
 			Busy:  medianDist(runs, func(r RunResult) Distribution { return r.Latency.RoundTrip.Busy }),
@@ -342,6 +351,7 @@ func median(runs []RunResult) RunResult {
 			SAPCallsPerAccount:   at(func(t ThroughputResult) float64 { return t.SAPCallsPerAccount }),
 			NATSInPerConversion:  at(func(t ThroughputResult) float64 { return t.NATSInPerConversion }),
 			NATSOutPerConversion: at(func(t ThroughputResult) float64 { return t.NATSOutPerConversion }),
+			OtherCPUs:            at(func(t ThroughputResult) float64 { return t.OtherCPUs }),
 			Latency:              medianDist(runs, func(r RunResult) Distribution { return r.Throughput[i].Latency }),
 			Stages:               medianStages(runs, func(r RunResult) []StageResult { return r.Throughput[i].Stages }),
 			CPUPerConversionMS:   map[string]float64{},
