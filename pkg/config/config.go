@@ -256,6 +256,9 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("salesforce.transport %q is invalid: use %s, %s or %s", c.Salesforce.Transport, TransportPubSub, TransportCometD, TransportPoll))
 	}
+	if err := c.Salesforce.checkPubSubAddr(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Listener.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -281,4 +284,24 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// checkPubSubAddr rejects the Salesforce Pub/Sub endpoint for an org whose
+// login URL is not a Salesforce host, such as a simulator or a proxy: the
+// listener would otherwise send that org's token to Salesforce.
+func (s Salesforce) checkPubSubAddr() error {
+	if s.Transport != TransportPubSub || s.PubSubAddr != DefaultPubSubAddr || s.LoginURL == "" {
+		return nil
+	}
+	u, err := url.Parse(s.LoginURL)
+	if err != nil {
+		return nil
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, suffix := range []string{".salesforce.com", ".force.com", ".salesforce.mil", ".cloudforce.com"} {
+		if strings.HasSuffix(host, suffix) {
+			return nil
+		}
+	}
+	return fmt.Errorf("salesforce.pubsub_addr is Salesforce's endpoint %s but salesforce.login_url %s is not a Salesforce host: set pubsub_addr to the org's Pub/Sub API, or choose transport cometd or poll", DefaultPubSubAddr, s.LoginURL)
 }

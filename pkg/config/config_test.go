@@ -23,7 +23,7 @@ func TestLoadFileAndEnv(t *testing.T) {
 nats:
   url: nats://127.0.0.1:4222
 salesforce:
-  login_url: https://login.example.test
+  login_url: https://login.salesforce.com
   client_id: app
   replay_preset: earliest
   fields:
@@ -132,5 +132,22 @@ func TestLoadDurationHint(t *testing.T) {
 	_, err := Load(writeFile(t, "d.yaml", "sap:\n  timeout: 5\n"), []string{"X=1"})
 	if err == nil || !strings.Contains(err.Error(), "such as 30s") {
 		t.Errorf("Load with timeout: 5 = %v, want a hint to write a unit", err)
+	}
+}
+
+func TestPubSubAddrMustMatchOrg(t *testing.T) {
+	t.Parallel()
+	_, err := Load("", []string{"SFSAP_SALESFORCE_LOGIN_URL=http://127.0.0.1:9999"})
+	if err == nil || !strings.Contains(err.Error(), "salesforce.pubsub_addr") {
+		t.Fatalf("Load with a loopback login URL and the default Pub/Sub endpoint = %v, want an error naming salesforce.pubsub_addr", err)
+	}
+	for _, env := range [][]string{
+		{"SFSAP_SALESFORCE_LOGIN_URL=https://acme.my.salesforce.com"},
+		{"SFSAP_SALESFORCE_LOGIN_URL=http://127.0.0.1:9999", "SFSAP_SALESFORCE_PUBSUB_ADDR=127.0.0.1:7443"},
+		{"SFSAP_SALESFORCE_LOGIN_URL=http://127.0.0.1:9999", "SFSAP_SALESFORCE_TRANSPORT=cometd"},
+	} {
+		if _, err := Load("", env); err != nil {
+			t.Errorf("Load(%v): %v", env, err)
+		}
 	}
 }

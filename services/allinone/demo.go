@@ -93,6 +93,10 @@ func StartSimulators() (sims *Simulators, err error) {
 	return s, nil
 }
 
+// PubSubCAFile returns the path of the PEM file with the Pub/Sub API
+// simulator's CA certificate, for clients that run in other processes.
+func (s *Simulators) PubSubCAFile() string { return s.caFile }
+
 // Close stops the simulators that were started.
 func (s *Simulators) Close() {
 	if s.Salesforce != nil {

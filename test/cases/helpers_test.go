@@ -81,6 +81,10 @@ func newOrg(t *testing.T, sfOpts sfsim.Options, tweak func(*config.Config)) *org
 	cfg.Salesforce.Flow = "client_credentials"
 	cfg.Salesforce.ClientID, cfg.Salesforce.ClientSecret = "sfsim-client", "sfsim-secret"
 	cfg.Salesforce.ReplayPreset = "earliest"
+	// These cases exercise the Streaming API; the Pub/Sub API has its own
+	// tests in pkg/pubsub and test/e2e.
+	cfg.Salesforce.Transport = config.TransportCometD
+	cfg.Listener.Checkpoint = "cometd.AccountChangeEvent"
 	cfg.SAP.URL, cfg.SAP.User, cfg.SAP.Password, cfg.SAP.Client = o.sap.URL(), sapUser, sapPassword, "100"
 	cfg.NATS.StoreDir = t.TempDir()
 	cfg.SAPWorker.Settle = time.Second

@@ -250,6 +250,8 @@ func serviceEnv(sims *allinone.Simulators, natsURL string) []string {
 		"SFSAP_SALESFORCE_CLIENT_ID=sfsim-client",
 		"SFSAP_SALESFORCE_CLIENT_SECRET=sfsim-secret",
 		"SFSAP_SALESFORCE_REPLAY_PRESET=earliest",
+		"SFSAP_SALESFORCE_PUBSUB_ADDR="+sims.PubSub.Addr(),
+		"SFSAP_SALESFORCE_PUBSUB_CA_FILE="+sims.PubSubCAFile(),
 		"SFSAP_SAP_URL="+sims.SAP.URL(),
 		"SFSAP_SAP_USER=SFSAP_RFC",
 		"SFSAP_SAP_PASSWORD=demo-only",
