@@ -256,9 +256,6 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("salesforce.transport %q is invalid: use %s, %s or %s", c.Salesforce.Transport, TransportPubSub, TransportCometD, TransportPoll))
 	}
-	if err := c.Salesforce.checkPubSubAddr(); err != nil {
-		errs = append(errs, err)
-	}
 	if err := c.Listener.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -286,10 +283,11 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// checkPubSubAddr rejects the Salesforce Pub/Sub endpoint for an org whose
+// CheckPubSubAddr rejects the Salesforce Pub/Sub endpoint for an org whose
 // login URL is not a Salesforce host, such as a simulator or a proxy: the
-// listener would otherwise send that org's token to Salesforce.
-func (s Salesforce) checkPubSubAddr() error {
+// listener would otherwise send that org's token to Salesforce. Only the
+// listener calls it, because only the listener uses the Pub/Sub API.
+func (s Salesforce) CheckPubSubAddr() error {
 	if s.Transport != TransportPubSub || s.PubSubAddr != DefaultPubSubAddr || s.LoginURL == "" {
 		return nil
 	}

@@ -137,17 +137,25 @@ func TestLoadDurationHint(t *testing.T) {
 
 func TestPubSubAddrMustMatchOrg(t *testing.T) {
 	t.Parallel()
-	_, err := Load("", []string{"SFSAP_SALESFORCE_LOGIN_URL=http://127.0.0.1:9999"})
+	load := func(env ...string) Salesforce {
+		t.Helper()
+		cfg, err := Load("", env)
+		if err != nil {
+			t.Fatalf("Load(%v): %v", env, err)
+		}
+		return cfg.Salesforce
+	}
+	err := load("SFSAP_SALESFORCE_LOGIN_URL=http://127.0.0.1:9999").CheckPubSubAddr()
 	if err == nil || !strings.Contains(err.Error(), "salesforce.pubsub_addr") {
-		t.Fatalf("Load with a loopback login URL and the default Pub/Sub endpoint = %v, want an error naming salesforce.pubsub_addr", err)
+		t.Fatalf("CheckPubSubAddr with a loopback login URL and the default endpoint = %v, want an error naming salesforce.pubsub_addr", err)
 	}
 	for _, env := range [][]string{
 		{"SFSAP_SALESFORCE_LOGIN_URL=https://acme.my.salesforce.com"},
 		{"SFSAP_SALESFORCE_LOGIN_URL=http://127.0.0.1:9999", "SFSAP_SALESFORCE_PUBSUB_ADDR=127.0.0.1:7443"},
 		{"SFSAP_SALESFORCE_LOGIN_URL=http://127.0.0.1:9999", "SFSAP_SALESFORCE_TRANSPORT=cometd"},
 	} {
-		if _, err := Load("", env); err != nil {
-			t.Errorf("Load(%v): %v", env, err)
+		if err := load(env...).CheckPubSubAddr(); err != nil {
+			t.Errorf("CheckPubSubAddr(%v): %v", env, err)
 		}
 	}
 }

@@ -30,6 +30,9 @@ func Source(ctx context.Context, sf *sfclient.Client, c config.Config, log *slog
 // PubSubSource returns the listener's Pub/Sub API source. Without a
 // configured tenant id it reads the org id from Salesforce.
 func PubSubSource(ctx context.Context, sf *sfclient.Client, c config.Salesforce, log *slog.Logger) (*listener.PubSubSource, error) {
+	if err := c.CheckPubSubAddr(); err != nil {
+		return nil, err
+	}
 	tenant := c.TenantID
 	if tenant == "" {
 		var err error
