@@ -61,11 +61,13 @@ func (s *Service) moveExhausted(ctx context.Context, a bus.Advisory, log *slog.L
 	id := bus.AccountOfSubject(raw.Subject)
 	log = log.With(logkey.AccountID, id, logkey.Subject, raw.Subject)
 
+	lastError := ""
 	if sfid.Valid(id) && stage != bus.StageFilter {
 		e, found, err := s.ledger.Get(ctx, id)
 		if err != nil {
 			return err
 		}
+		lastError = e.Reason
 		if found && s.needsNoDeadLetter(e, stage) {
 			log.Info("reconciler: message reached max deliveries but its account is done or held by a worker; deleting it",
 				"state", e.State, "owner", e.Owner)
@@ -74,6 +76,11 @@ func (s *Service) moveExhausted(ctx context.Context, a bus.Advisory, log *slog.L
 	}
 
 	reason := fmt.Sprintf("%s: gave up after %d deliveries without an acknowledgement", bus.ReasonMaxDeliveries, a.Deliveries)
+	if lastError != "" {
+		// The worker records each failed attempt's error in the ledger;
+		// the last one usually says why the deliveries ran out.
+		reason += "; last error: " + lastError
+	}
 	dl := msg.DeadLetter{
 		AccountID: orUnknown(id), Stage: stage, Reason: reason, Code: "MAX_DELIVERIES",
 		Attempts: int(a.Deliveries), CorrelationID: correlationOf(raw),
