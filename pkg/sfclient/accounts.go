@@ -2,9 +2,12 @@ package sfclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,20 +32,56 @@ var standardAccountFields = []string{
 	"CurrencyIsoCode", "LastModifiedById", "SystemModstamp",
 }
 
-// NOTE: BillingStateCode and BillingCountryCode exist only in orgs with
-// State and Country picklists, and CurrencyIsoCode only in multi-currency
-// orgs. Elsewhere the account queries fail with INVALID_FIELD.
-
 // accountFields returns the fields read for an account.Account: the
-// standard ones and the configured custom ones.
+// standard ones and the configured custom ones, without the optional ones
+// the org lacks.
 func (c *Client) accountFields() []string {
 	f := c.cfg.Fields
 	fields := append([]string{}, standardAccountFields...)
 	fields = append(fields, f.SAPID, f.CompanyCode, f.SalesOrg, f.DistributionChannel, f.Division)
-	if f.Language != "" {
+	if account.Enabled(f.Language) {
 		fields = append(fields, f.Language)
 	}
-	return fields
+	c.absentMu.Lock()
+	defer c.absentMu.Unlock()
+	return slices.DeleteFunc(fields, func(name string) bool { return c.absent[name] })
+}
+
+// optionalFields returns the Account fields an org may lack: the picklist
+// codes exist only with State and Country picklists, CurrencyIsoCode only
+// in multi-currency orgs, and the organisational fields only where the
+// admin created them; the mapping's defaults stand in for them.
+func (c *Client) optionalFields() []string {
+	f := c.cfg.Fields
+	return []string{"BillingStateCode", "BillingCountryCode", "CurrencyIsoCode",
+		f.CompanyCode, f.SalesOrg, f.DistributionChannel, f.Division, f.Language}
+}
+
+// noSuchColumn matches the message of INVALID_FIELD for an unknown field.
+var noSuchColumn = regexp.MustCompile(`No such column '([A-Za-z0-9_]+)'`)
+
+// dropAbsentField reports whether err names an optional field the org
+// lacks. It then records the field, so the next query leaves it out.
+func (c *Client) dropAbsentField(err error) bool {
+	var e *APIError
+	if !errors.As(err, &e) || e.ErrorCode != "INVALID_FIELD" {
+		return false
+	}
+	m := noSuchColumn.FindStringSubmatch(e.Message)
+	if m == nil || !slices.Contains(c.optionalFields(), m[1]) {
+		return false
+	}
+	c.absentMu.Lock()
+	defer c.absentMu.Unlock()
+	if c.absent == nil {
+		c.absent = map[string]bool{}
+	}
+	if c.absent[m[1]] {
+		return false
+	}
+	c.absent[m[1]] = true
+	c.log.Warn("sfclient: the org has no Account field "+m[1]+"; reading Accounts without it", "field", m[1])
+	return true
 }
 
 // GetAccounts reads the Accounts with the given ids, in 15- or
@@ -64,11 +103,17 @@ func (c *Client) GetAccounts(ctx context.Context, ids []string) ([]account.Accou
 	}
 
 	byID := make(map[string]account.Account, len(unique))
-	selectList := strings.Join(c.accountFields(), ", ")
 	for start := 0; start < len(unique); start += maxIDsPerQuery {
 		chunk := unique[start:min(start+maxIDsPerQuery, len(unique))]
-		soql := fmt.Sprintf("SELECT %s FROM Account WHERE Id IN ('%s')", selectList, strings.Join(chunk, "','"))
-		records, err := c.QueryAccounts(ctx, soql)
+		var records []map[string]any
+		var err error
+		for {
+			soql := fmt.Sprintf("SELECT %s FROM Account WHERE Id IN ('%s')", strings.Join(c.accountFields(), ", "), strings.Join(chunk, "','"))
+			records, err = c.QueryAccounts(ctx, soql)
+			if !c.dropAbsentField(err) {
+				break
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reading %d Accounts starting with %s: %w", len(chunk), chunk[0], err)
 		}
@@ -96,9 +141,15 @@ func (c *Client) GetAccount(ctx context.Context, id string) (account.Account, er
 	if err != nil {
 		return account.Account{}, fmt.Errorf("reading Account: %w", err)
 	}
-	path := c.dataPath("sobjects/Account/" + id18 + "?fields=" + url.QueryEscape(strings.Join(c.accountFields(), ",")))
 	var rec map[string]any
-	if err := c.do(ctx, http.MethodGet, path, nil, &rec); err != nil {
+	for {
+		path := c.dataPath("sobjects/Account/" + id18 + "?fields=" + url.QueryEscape(strings.Join(c.accountFields(), ",")))
+		err = c.do(ctx, http.MethodGet, path, nil, &rec)
+		if !c.dropAbsentField(err) {
+			break
+		}
+	}
+	if err != nil {
 		return account.Account{}, fmt.Errorf("reading Account %s: %w", id18, err)
 	}
 	return c.toAccount(rec), nil

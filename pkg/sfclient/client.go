@@ -46,6 +46,11 @@ type Client struct {
 
 	apiUsed  atomic.Int64
 	apiLimit atomic.Int64
+
+	// absent holds optional Account fields that this org turned out not to
+	// have, so account queries leave them out.
+	absentMu sync.Mutex
+	absent   map[string]bool
 }
 
 // New logs in and returns a client. Login failures are returned as an
