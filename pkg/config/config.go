@@ -260,7 +260,11 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	switch c.SAP.Adapter {
-	case AdapterECC, AdapterS4, AdapterREST:
+	case AdapterREST:
+		if c.SAP.REST.LookupURL == "" {
+			errs = append(errs, fmt.Errorf("sap.rest.lookup_url is empty: the SAP worker looks every account up by its Salesforce id before it creates a customer, so set the URL template of the gateway's lookup service"))
+		}
+	case AdapterECC, AdapterS4:
 	default:
 		errs = append(errs, fmt.Errorf("sap.adapter %q is not supported: use %s, %s or %s", c.SAP.Adapter, AdapterECC, AdapterS4, AdapterREST))
 	}

@@ -159,3 +159,14 @@ func TestPubSubAddrMustMatchOrg(t *testing.T) {
 		}
 	}
 }
+
+func TestRESTAdapterNeedsLookup(t *testing.T) {
+	t.Parallel()
+	_, err := Load("", []string{"SFSAP_SAP_ADAPTER=rest"})
+	if err == nil || !strings.Contains(err.Error(), "sap.rest.lookup_url") {
+		t.Fatalf("Load with the rest adapter and no lookup URL = %v, want an error naming sap.rest.lookup_url", err)
+	}
+	if _, err := Load("", []string{"SFSAP_SAP_ADAPTER=rest", "SFSAP_SAP_REST_LOOKUP_URL=/find?id={{.ExternalRef}}"}); err != nil {
+		t.Errorf("Load with a lookup URL: %v", err)
+	}
+}

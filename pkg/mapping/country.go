@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -32,7 +33,7 @@ func lookupKey(s string) string {
 // empty or unknown s; no country is ever assumed.
 func (p *Pack) Country(s string) (string, bool) {
 	key := lookupKey(s)
-	if key == "" {
+	if key == "" || isPlaceholder(s) {
 		return "", false
 	}
 	code, ok := p.countryKeys[key]
@@ -60,6 +61,14 @@ func (p *Pack) resolveCountry(field, value string) (string, *Problem) {
 			Err:     ErrMissing,
 		}
 	}
+	if isPlaceholder(value) {
+		return "", &Problem{
+			Field:   field,
+			Value:   value,
+			Message: fmt.Sprintf("%s %q is a placeholder, not a country: enter the real country, because sfsap never guesses one", label, value),
+			Err:     ErrMissing,
+		}
+	}
 	code, ok := p.Country(value)
 	if !ok {
 		return "", &Problem{
@@ -70,4 +79,14 @@ func (p *Pack) resolveCountry(field, value string) (string, *Problem) {
 		}
 	}
 	return code, nil
+}
+
+// placeholders are what people type when they do not know a value. Some
+// would otherwise read as country codes once punctuation is dropped, such
+// as "N/A" as NA (Namibia); the bare code "NA" is still Namibia.
+var placeholders = []string{"n/a", "n.a.", "n.a", "na.", "n/v", "none", "unknown", "tbd", "tba", "null", "nil", "-", "--", "?", "x", "xx", "xxx"}
+
+// isPlaceholder reports whether value is a placeholder rather than data.
+func isPlaceholder(value string) bool {
+	return slices.Contains(placeholders, strings.ToLower(strings.TrimSpace(value)))
 }

@@ -360,7 +360,9 @@ func stripControls(a account.Account) (account.Account, []string) {
 			if r == '\t' {
 				return ' '
 			}
-			if unicode.IsControl(r) || r == utf8.RuneError {
+			// Format characters (zero-width spaces, direction overrides)
+			// are invisible too and would make an empty name look filled.
+			if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError {
 				return -1
 			}
 			return r

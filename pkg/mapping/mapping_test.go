@@ -692,3 +692,24 @@ func TestProblemQuotesLongValueShort(t *testing.T) {
 		t.Errorf("message is %d characters, want it to fit the 255-character error field with its fix: %q", len([]rune(msg)), msg)
 	}
 }
+
+func TestMapRejectsPlaceholdersAndInvisibleNames(t *testing.T) {
+	t.Parallel()
+	base := account.Account{ID: "001Hx00000ABcDeIAL", Name: "Acme", BillingCity: "Windhoek", BillingCountry: "NA"}
+	if _, err := Default().Map(base); err != nil {
+		t.Fatalf("Map with country NA (Namibia): %v, want success", err)
+	}
+	for _, country := range []string{"N/A", "n.a.", "unknown", "-"} {
+		a := base
+		a.BillingCountry = country
+		_, err := Default().Map(a)
+		if err == nil || !strings.Contains(err.Error(), "placeholder") {
+			t.Errorf("Map with country %q = %v, want a placeholder problem", country, err)
+		}
+	}
+	a := base
+	a.Name = "\u200b\u200d\ufeff"
+	if _, err := Default().Map(a); err == nil || !strings.Contains(err.Error(), "Account Name is empty") {
+		t.Errorf("Map with a name of zero-width characters = %v, want an empty-name problem", err)
+	}
+}
