@@ -7,6 +7,9 @@ const (
 	// AlarmConflictingCustomer is an account with two different SAP
 	// customer numbers: a duplicate slipped through.
 	AlarmConflictingCustomer = "conflicting_customer"
+	// AlarmDuplicateInSAP is an external reference that SAP finds on
+	// several customers: a duplicate exists in SAP and needs merging.
+	AlarmDuplicateInSAP = "duplicate_in_sap"
 	// AlarmConsumerStalled is a consumer whose in-flight messages have
 	// filled MaxAckPending for too long.
 	AlarmConsumerStalled = "consumer_stalled"
@@ -14,7 +17,7 @@ const (
 
 var alarms = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Namespace: namespace, Name: "alarms_total",
-	Help: "Conditions that need an operator, by kind (conflicting_customer, consumer_stalled).",
+	Help: "Conditions that need an operator, by kind (conflicting_customer, duplicate_in_sap, consumer_stalled).",
 }, []string{"kind"})
 
 func init() {

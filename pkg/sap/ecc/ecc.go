@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sfsap/sfsap/pkg/logkey"
+	"github.com/sfsap/sfsap/pkg/metrics"
 	"github.com/sfsap/sfsap/pkg/sap"
 	"github.com/sfsap/sfsap/pkg/sap/rfc"
 )
@@ -114,7 +115,8 @@ func (a *Adapter) FindByExternalRef(ctx context.Context, ref string) (string, bo
 	}
 	slices.Sort(numbers)
 	if len(numbers) > 1 {
-		a.log.Warn("ecc: several customers have the same external reference; using the lowest number",
+		metrics.Alarm(metrics.AlarmDuplicateInSAP)
+		a.log.Error("ecc: ALARM: several customers have the same external reference in SAP; using the lowest number until an operator merges them",
 			logkey.AccountID, ref, logkey.SAPCustomer, numbers[0], "duplicates", numbers[1:])
 	}
 	return numbers[0], true, nil

@@ -29,6 +29,7 @@ import (
 	"sync"
 
 	"github.com/sfsap/sfsap/pkg/logkey"
+	"github.com/sfsap/sfsap/pkg/metrics"
 	"github.com/sfsap/sfsap/pkg/sap"
 )
 
@@ -216,7 +217,8 @@ func (a *Adapter) FindByExternalRef(ctx context.Context, ref string) (string, bo
 	}
 	slices.Sort(numbers)
 	if len(numbers) > 1 {
-		a.log.Warn("odata: several business partners have the same external reference; using the lowest number",
+		metrics.Alarm(metrics.AlarmDuplicateInSAP)
+		a.log.Error("odata: ALARM: several business partners have the same external reference in SAP; using the lowest number until an operator merges them",
 			logkey.AccountID, ref, logkey.SAPCustomer, numbers[0], "duplicates", numbers[1:])
 	}
 	return numbers[0], true, nil

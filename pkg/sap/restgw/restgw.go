@@ -26,6 +26,7 @@ import (
 	"text/template"
 
 	"github.com/sfsap/sfsap/pkg/logkey"
+	"github.com/sfsap/sfsap/pkg/metrics"
 	"github.com/sfsap/sfsap/pkg/sap"
 )
 
@@ -262,7 +263,8 @@ func (a *Adapter) FindByExternalRef(ctx context.Context, ref string) (string, bo
 	}
 	slices.Sort(numbers)
 	if len(numbers) > 1 {
-		a.log.Warn("restgw: several customers have the same external reference; using the lowest number",
+		metrics.Alarm(metrics.AlarmDuplicateInSAP)
+		a.log.Error("restgw: ALARM: several customers have the same external reference in SAP; using the lowest number until an operator merges them",
 			logkey.AccountID, ref, logkey.SAPCustomer, numbers[0], "duplicates", numbers[1:])
 	}
 	return numbers[0], true, nil
