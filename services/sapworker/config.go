@@ -27,7 +27,10 @@ type Config struct {
 	Lease time.Duration `yaml:"lease"`
 	// Settle is how long after a claim was left in doubt SAP is assumed to
 	// have finished any create it received, so a lookup can be trusted.
-	// Defaults to 30s.
+	// Set it above the longest time SAP may go on working on a create after
+	// the worker stopped waiting: a lookup before then can miss a create
+	// still running, and a second customer follows (the lookup then raises
+	// a duplicate alarm). Defaults to 30s.
 	Settle time.Duration `yaml:"settle"`
 	// AckWait is the consumer's ack deadline; in-progress acks go out at a
 	// third of it. Defaults to 30s.
