@@ -22,6 +22,9 @@ const (
 	// BucketTypes holds the last Account Type sfsap saw per account, since
 	// change events never carry old values.
 	BucketTypes = "SFSAP_TYPES"
+	// BucketLeases holds the listener's lease, so only one replica
+	// consumes Salesforce events; its TTL is the lease lifetime.
+	BucketLeases = "SFSAP_LEASES"
 )
 
 // Durable consumer names.

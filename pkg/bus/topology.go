@@ -30,6 +30,9 @@ type Topology struct {
 	// AckWait is the redelivery timer of the filter, writeback and
 	// dead-letter mover consumers. Defaults to 30s.
 	AckWait time.Duration `yaml:"ack_wait"`
+	// LeaseTTL is the lifetime of the listener's lease, the TTL of the
+	// lease bucket. Defaults to 15s.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 // WithDefaults returns t with every zero field set to its default.
@@ -51,6 +54,9 @@ func (t Topology) WithDefaults() Topology {
 	}
 	if t.AckWait == 0 {
 		t.AckWait = 30 * time.Second
+	}
+	if t.LeaseTTL == 0 {
+		t.LeaseTTL = 15 * time.Second
 	}
 	return t
 }
@@ -161,6 +167,9 @@ func (t Topology) Buckets() []jetstream.KeyValueConfig {
 		{Bucket: BucketLedger, Description: "per-account sync ledger", History: 16, Storage: jetstream.FileStorage, Replicas: t.Replicas},
 		{Bucket: BucketCheckpoint, Description: "listener replay positions", History: 5, Storage: jetstream.FileStorage, Replicas: t.Replicas},
 		{Bucket: BucketTypes, Description: "last Account Type seen per account", History: 1, Storage: jetstream.FileStorage, Replicas: t.Replicas},
+		// The lease bucket is created here, by the provisioner, so the
+		// listener needs no right to change stream configurations.
+		{Bucket: BucketLeases, Description: "listener leases: the instance that consumes Salesforce events", History: 1, TTL: t.LeaseTTL, Storage: jetstream.FileStorage, Replicas: t.Replicas},
 	}
 }
 

@@ -209,6 +209,9 @@ func (c Config) WithDefaults() Config {
 	c.SAP.ECC = c.SAP.ECC.WithDefaults()
 	c.SAP.S4 = c.SAP.S4.WithDefaults()
 	c.SAP.REST = c.SAP.REST.WithDefaults()
+	if c.Topology.LeaseTTL == 0 {
+		c.Topology.LeaseTTL = c.Listener.LeaseTTL
+	}
 	c.Topology = c.Topology.WithDefaults()
 	c.Listener = c.Listener.WithDefaults()
 	c.Filter = c.Filter.WithDefaults()

@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/sfsap/sfsap/pkg/bus"
 )
 
 // LeaseBucket is the key-value bucket of listener leases. Its TTL is the
 // lease duration: the server drops a key that was not renewed within it,
 // so a standby can take over without trusting the other host's clock.
-const LeaseBucket = "SFSAP_LEASES"
+const LeaseBucket = bus.BucketLeases
 
 // errLeaseLost means this listener no longer holds the lease and must not
 // publish.
@@ -38,9 +40,18 @@ type lease struct {
 	validUntil time.Time
 }
 
-// openLeases creates or updates the lease bucket with the given TTL.
+// openLeases opens the lease bucket, which the topology creates with the
+// lease TTL. Only when it is missing, as with a hand-made topology, does
+// it create the bucket itself.
 func openLeases(ctx context.Context, js jetstream.JetStream, ttl time.Duration) (jetstream.KeyValue, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := js.KeyValue(ctx, LeaseBucket)
+	if err == nil {
+		return kv, nil
+	}
+	if !errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, fmt.Errorf("listener: opening bucket %s: %w", LeaseBucket, err)
+	}
+	kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      LeaseBucket,
 		Description: "listener leases: the instance that consumes Salesforce events",
 		History:     1,

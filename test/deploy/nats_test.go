@@ -165,8 +165,20 @@ func deleteMsg(stream string) func(context.Context, *conn) error {
 	}
 }
 
-// createLeases creates the listener's lease bucket and takes a lease, as
-// the listener does at start.
+// takeLease opens the lease bucket the provisioner created and takes a
+// lease, as the listener does at start.
+func takeLease(ctx context.Context, c *conn) error {
+	kv, err := c.js.KeyValue(ctx, listener.LeaseBucket)
+	if err != nil {
+		return err
+	}
+	_, err = kv.Create(ctx, "probe", []byte("probe"))
+	return err
+}
+
+// createLeases creates or changes the lease bucket's stream, which only
+// the provisioner may do: a stream update could add sources that copy
+// other streams into it.
 func createLeases(ctx context.Context, c *conn) error {
 	kv, err := c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: listener.LeaseBucket, History: 1, TTL: 15 * time.Second, Storage: jetstream.FileStorage,
@@ -309,8 +321,9 @@ func TestNATSPermissions(t *testing.T) {
 		{"operator deletes a work message", "operator", false, deleteMsg(bus.StreamSAPJobs)},
 		{"operator publishes results", "operator", false, publishTo(bus.ResultSubject("synced", probeAccount))},
 
-		{"listener creates its lease", "listener", true, createLeases},
-		{"filter creates the listener lease", "filter", false, createLeases},
+		{"listener takes its lease", "listener", true, takeLease},
+		{"listener changes the lease bucket", "listener", false, createLeases},
+		{"filter takes the listener lease", "filter", false, takeLease},
 
 		{"provisioner updates a stream", "provisioner", true, updateTopologyStream(bus.StreamCDC)},
 		{"provisioner creates another stream", "provisioner", false, createStream("ROGUE", "rogue.>")},

@@ -126,7 +126,9 @@ func (h *hub) provision(t *testing.T) {
 func permissionViolations(p *process) []string {
 	var lines []string
 	for _, line := range strings.Split(p.out.String(), "\n") {
-		if strings.Contains(line, "Permissions Violation") {
+		// The server logs "Publish Violation" or "Subscription Violation";
+		// only the client sees "Permissions Violation".
+		if strings.Contains(line, "Violation") {
 			lines = append(lines, line)
 		}
 	}
