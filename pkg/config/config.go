@@ -162,8 +162,11 @@ func Load(path string, env []string) (Config, error) {
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 			hint := "check the key names against the documented example"
-			if strings.Contains(err.Error(), "time.Duration") {
+			switch {
+			case strings.Contains(err.Error(), "time.Duration"):
 				hint = "write durations with a unit, such as 30s or 5m"
+			case strings.Contains(err.Error(), "cannot unmarshal"):
+				hint = "the value has the wrong type for its key; compare it with the documented example"
 			}
 			return c, fmt.Errorf("config file %s: %w: %s", path, err, hint)
 		}

@@ -170,3 +170,23 @@ func TestRESTAdapterNeedsLookup(t *testing.T) {
 		t.Errorf("Load with a lookup URL: %v", err)
 	}
 }
+
+func TestEmptyVariableKeepsSecretFile(t *testing.T) {
+	t.Parallel()
+	secret := writeFile(t, "pw", "from-file\n")
+	cfg, err := Load("", []string{"SFSAP_SAP_PASSWORD=", "SFSAP_SAP_PASSWORD_FILE=" + secret})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if cfg.SAP.Password != "from-file" {
+		t.Errorf("sap.password = %q, want the file's value", cfg.SAP.Password)
+	}
+}
+
+func TestLoadTypeErrorHint(t *testing.T) {
+	t.Parallel()
+	_, err := Load(writeFile(t, "t.yaml", "sapworker:\n  concurrency: many\n"), []string{"X=1"})
+	if err == nil || !strings.Contains(err.Error(), "wrong type") {
+		t.Errorf("Load with concurrency: many = %v, want a hint about the value's type", err)
+	}
+}

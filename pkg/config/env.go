@@ -140,7 +140,8 @@ func walk(v reflect.Value, prefix string, vars map[string]string) error {
 }
 
 func lookup(key, name string, vars map[string]string) (string, bool, error) {
-	if v, ok := vars[key]; ok {
+	// An empty variable does not hide a secret file given beside it.
+	if v, ok := vars[key]; ok && (v != "" || vars[key+"_FILE"] == "") {
 		return v, true, nil
 	}
 	if !isSecret(name) {
