@@ -66,3 +66,6 @@ func undecodedEvent(ev pubsub.Event) []byte {
 	}
 	return raw
 }
+
+// Transport names the source's transport in metrics.
+func (s *PubSubSource) Transport() string { return "pubsub" }

@@ -179,12 +179,26 @@ func (s *Service) recover(ctx context.Context, cp checkpoint, cause error) {
 	if cp.SavedAt.IsZero() {
 		since = time.Time{}
 	}
-	n, err := s.sweeper.Sweep(ctx, since, msg.ReasonSweep)
-	if err != nil {
-		s.log.Error("listener: sweep after rejected position failed; run a sweep by hand", logkey.Error, err, "sweep_since", since)
-		return
-	}
-	s.log.Info("listener: sweep after rejected position queued jobs", "jobs", n)
+	// The rejected position is gone, so the sweep is the only record of
+	// the gap: it retries with backoff until it succeeds or the listener
+	// stops, while the subscription goes on.
+	go func() {
+		delay := s.cfg.RetryDelay
+		for attempt := 1; ; attempt++ {
+			n, err := s.sweeper.Sweep(ctx, since, msg.ReasonSweep)
+			if err == nil {
+				s.log.Info("listener: sweep after rejected position queued jobs", "jobs", n, logkey.Attempt, attempt)
+				return
+			}
+			if ctx.Err() != nil {
+				s.log.Error("listener: stopped before the sweep after a rejected position succeeded; run a sweep by hand", "sweep_since", since)
+				return
+			}
+			s.log.Error("listener: sweep after rejected position failed; retrying", logkey.Error, err, "sweep_since", since, "retry_in", delay, logkey.Attempt, attempt)
+			sleep(ctx, delay)
+			delay = min(2*delay, 5*time.Minute)
+		}
+	}()
 }
 
 // publish sends each change of the event to JetStream and then stores the
@@ -253,6 +267,11 @@ func (s *Service) load(ctx context.Context) (checkpoint, error) {
 	var cp checkpoint
 	if err := json.Unmarshal(e.Value(), &cp); err != nil {
 		return checkpoint{}, fmt.Errorf("%w: %w", errCorruptCheckpoint, err)
+	}
+	// A stored checkpoint without a position is as useless as garbage: it
+	// must not read as "start at the preset" without a sweep.
+	if len(cp.Position) == 0 {
+		return cp, fmt.Errorf("%w: no replay position stored", errCorruptCheckpoint)
 	}
 	return cp, nil
 }
