@@ -95,8 +95,11 @@ func TestRetryAfterDataFix(t *testing.T) {
 		t.Errorf("dlq list = %q, want the account and a count of 1", out.String())
 	}
 
-	// The rep fixes the country; that change alone starts no sync.
-	if err := b.sims.Salesforce.Store().Update(id, map[string]any{"BillingCountry": "USA"}, sfsim.WriteOptions{User: salesRep}); err != nil {
+	// The country is fixed without a change event, as by a data load that
+	// bypasses Change Data Capture, so only the operator's retry can start
+	// the sync. (A rep's edit with an event makes the filter retry by
+	// itself.)
+	if err := b.sims.Salesforce.Store().Update(id, map[string]any{"BillingCountry": "USA"}, sfsim.WriteOptions{User: salesRep, Event: sfsim.EventNone}); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()
