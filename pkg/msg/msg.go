@@ -138,7 +138,11 @@ type DeadLetter struct {
 	// or a Salesforce errorCode.
 	Code        string `json:"code,omitempty"`
 	SAPCustomer string `json:"sap_customer,omitempty"`
-	Attempts    int    `json:"attempts"`
+	// Messages is the whole message list the remote system returned with
+	// the failure, such as a BAPI RETURN table or OData error details, so
+	// operators see warnings and follow-up errors too.
+	Messages []Message `json:"messages,omitempty"`
+	Attempts int       `json:"attempts"`
 	// Subject and Data are the original message, so it can be retried.
 	Subject       string          `json:"subject"`
 	Data          json.RawMessage `json:"data"`
@@ -149,4 +153,13 @@ type DeadLetter struct {
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// Message is one message of an SAP answer: TYPE (S, E, W, I or A), the
+// message class and number, and the text.
+type Message struct {
+	Type    string `json:"type"`
+	ID      string `json:"id,omitempty"`
+	Number  string `json:"number,omitempty"`
+	Message string `json:"message"`
 }

@@ -281,9 +281,13 @@ func (s *Service) fail(ctx context.Context, j *job, customerNo string, cause err
 	wctx := context.WithoutCancel(ctx)
 	reason := RepReason(cause)
 	code := ""
+	var messages []msg.Message
 	var sapErr *sap.Error
 	if errors.As(cause, &sapErr) {
 		code = sapErr.Code()
+		for _, m := range sapErr.Messages {
+			messages = append(messages, msg.Message{Type: m.Type, ID: m.ID, Number: m.Number, Message: m.Message})
+		}
 	}
 	j.log.Error("sapworker: job failed for good; dead-lettered", logkey.Error, loggable(cause), logkey.Code, code)
 	id := j.job.AccountID
@@ -292,7 +296,7 @@ func (s *Service) fail(ctx context.Context, j *job, customerNo string, cause err
 	}
 	if err := bus.DeadLetter(wctx, s.js, j.m, msg.DeadLetter{
 		AccountID: id, Stage: bus.StageSAPWorker, Reason: reason, Code: code,
-		SAPCustomer: customerNo, CorrelationID: j.job.CorrelationID,
+		SAPCustomer: customerNo, Messages: messages, CorrelationID: j.job.CorrelationID,
 	}); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"slices"
@@ -15,6 +16,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/sfsap/sfsap/pkg/config"
+	"github.com/sfsap/sfsap/pkg/msg"
+	"github.com/sfsap/sfsap/pkg/sap"
 	"github.com/sfsap/sfsap/pkg/sfsim"
 	"github.com/sfsap/sfsap/schemas"
 	"github.com/sfsap/sfsap/services/allinone"
@@ -274,6 +277,58 @@ func TestFixedAccountSyncsAfterFailure(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("fixed account %s has no SAP number after 30s; status %v, error %v",
 				failed.ID, rec["SAP_Sync_Status__c"], rec["SAP_Sync_Error__c"])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestSAPRejectionKeepsReturnTable(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	b.sims.SAP.InjectReturn("Z_SFSAP_CUSTOMER_CREATE", 1, sap.Message{
+		Type: "E", ID: "F2", Number: "156", Message: "Debtor 0000099999 is not created for sales area 1000 10 00",
+	})
+	store := b.sims.Salesforce.Store()
+	rep := sfsim.WriteOptions{User: "005Hx00000RepUsIAB"}
+	id, err := store.Create(map[string]any{
+		"Name": "Quayside Optics", "Type": "Prospect", "BillingStreet": "2 Dock Road",
+		"BillingCity": "Bristol", "BillingPostalCode": "BS1 4RN", "BillingCountry": "GB",
+	}, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Update(id, map[string]any{"Type": "Customer"}, rep); err != nil {
+		t.Fatal(err)
+	}
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, m := range b.captured.all() {
+			if !strings.HasPrefix(m.Subject, "sfsap.dlq.sapworker."+id) {
+				continue
+			}
+			var dl msg.DeadLetter
+			if err := json.Unmarshal(m.Data, &dl); err != nil {
+				t.Fatal(err)
+			}
+			if len(dl.Messages) == 0 || dl.Messages[0].ID != "F2" || dl.Messages[0].Number != "156" {
+				t.Fatalf("dead letter messages = %+v, want the RETURN message F2 156", dl.Messages)
+			}
+			if dl.Code != "F2/156" {
+				t.Errorf("dead letter code = %q, want F2/156", dl.Code)
+			}
+			rec, _ := store.Get(id)
+			if reason, _ := rec["SAP_Sync_Error__c"].(string); !strings.Contains(reason, "not created for sales area") {
+				// The write-back may still be in flight; wait for it.
+				if time.Now().Before(deadline) {
+					break
+				}
+				t.Errorf("Account reason = %q, want SAP's message", reason)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no sapworker dead letter for the rejected account within 30s")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
