@@ -62,6 +62,10 @@ func New(ctx context.Context, cfg Config, js jetstream.JetStream, sf Salesforce,
 func (s *Service) Run(ctx context.Context) error {
 	cons, err := s.js.Consumer(ctx, bus.StreamCDC, bus.ConsumerFilter)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped before the service began; nothing was in flight.
+			return nil
+		}
 		return fmt.Errorf("filter: opening consumer %s: %w", bus.ConsumerFilter, err)
 	}
 	s.log.Info("filter: started", "customer_types", s.cfg.CustomerTypes)

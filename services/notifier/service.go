@@ -144,6 +144,10 @@ func (s *Service) Run(ctx context.Context) error {
 	for i, sk := range s.sinks {
 		cons, err := s.js.Consumer(ctx, bus.StreamResults, ConsumerPrefix+sk.name())
 		if err != nil {
+			if ctx.Err() != nil {
+				// Stopped before the service began; nothing was in flight.
+				return nil
+			}
 			return fmt.Errorf("notifier: opening consumer %s: %w", ConsumerPrefix+sk.name(), err)
 		}
 		opts := bus.RunOptions{

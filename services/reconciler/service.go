@@ -61,6 +61,10 @@ func New(ctx context.Context, cfg Config, js jetstream.JetStream, sweeper Sweepe
 func (s *Service) Run(ctx context.Context) error {
 	cons, err := s.js.Consumer(ctx, bus.StreamAdvisories, bus.ConsumerDLQMover)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped before the service began; nothing was in flight.
+			return nil
+		}
 		return fmt.Errorf("reconciler: opening consumer %s: %w", bus.ConsumerDLQMover, err)
 	}
 	s.log.Info("reconciler: started", "interval", s.cfg.Interval, "sweep_interval", s.cfg.SweepInterval)

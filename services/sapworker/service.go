@@ -54,6 +54,10 @@ func New(ctx context.Context, cfg Config, js jetstream.JetStream, adapter sap.Ad
 func (s *Service) Run(ctx context.Context) error {
 	cons, err := s.js.Consumer(ctx, bus.StreamSAPJobs, bus.ConsumerSAPWorker)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped before the service began; nothing was in flight.
+			return nil
+		}
 		return fmt.Errorf("sapworker: opening consumer %s: %w", bus.ConsumerSAPWorker, err)
 	}
 	s.log.Info("sapworker: started", "worker_id", s.cfg.WorkerID, "concurrency", s.cfg.Concurrency)

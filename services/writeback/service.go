@@ -56,6 +56,10 @@ func New(ctx context.Context, cfg Config, js jetstream.JetStream, sf Salesforce,
 func (s *Service) Run(ctx context.Context) error {
 	cons, err := s.js.Consumer(ctx, bus.StreamWriteback, bus.ConsumerWriteback)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped before the service began; nothing was in flight.
+			return nil
+		}
 		return fmt.Errorf("writeback: opening consumer %s: %w", bus.ConsumerWriteback, err)
 	}
 	s.log.Info("writeback: started", "batch_size", s.cfg.BatchSize)
