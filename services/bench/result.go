@@ -118,7 +118,7 @@ type ThroughputResult struct {
 	// NATSInPerConversion and NATSOutPerConversion are the messages
 	// nats-server received from and sent to its clients per conversion:
 	// publishes, acknowledgements, pull and API requests and their
-	// replies. The bench's own subscriptions add about four messages out.
+	// replies. The bench's own subscriptions add about six messages out.
 	NATSInPerConversion  float64 `json:"nats_in_per_conversion"`
 	NATSOutPerConversion float64 `json:"nats_out_per_conversion"`
 	// OtherCPUs is the CPU time that programs outside the bench used per
