@@ -84,14 +84,14 @@ func TestCSRFRejectedTwice(t *testing.T) {
 	if err != nil {
 		t.Fatalf("url.Parse() error = %v", err)
 	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	director := proxy.Director
-	proxy.Director = func(r *http.Request) {
-		director(r)
-		if r.Method == http.MethodPost {
-			r.Header.Del("Cookie")
+	// A proxy that drops the session cookie from every POST.
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.Host = r.In.Host
+		if r.Out.Method == http.MethodPost {
+			r.Out.Header.Del("Cookie")
 		}
-	}
+	}}
 	srv := httptest.NewServer(proxy)
 	t.Cleanup(srv.Close)
 
