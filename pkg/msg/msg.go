@@ -63,7 +63,8 @@ func (c AccountChange) DedupID() string {
 	return "cdc." + c.TransactionKey + "." + itoa(c.SequenceNumber) + "." + c.AccountID
 }
 
-// CreateJob asks the SAP worker to create the customer for one Account.
+// CreateJob is a request to the SAP worker to create the customer for one
+// Account.
 type CreateJob struct {
 	Schema    string          `json:"schema"`
 	AccountID string          `json:"account_id"`
@@ -85,7 +86,7 @@ const (
 	ReasonRetry      = "retry"
 )
 
-// WritebackJob asks the writeback service to record an outcome on the
+// WritebackJob is a request to the writeback service to record an outcome on the
 // Account: the SAP customer number after a create, or a failure reason.
 type WritebackJob struct {
 	Schema    string `json:"schema"`
