@@ -86,8 +86,9 @@ const (
 	ReasonRetry      = "retry"
 )
 
-// WritebackJob is a request to the writeback service to record an outcome on the
-// Account: the SAP customer number after a create, or a failure reason.
+// WritebackJob is a request to the writeback service to record an outcome
+// on the Account: the SAP customer number after a create, or a failure
+// reason.
 type WritebackJob struct {
 	Schema    string `json:"schema"`
 	AccountID string `json:"account_id"`
