@@ -272,7 +272,9 @@ func Settle(ctx context.Context, m jetstream.Msg, err error, opts RunOptions) {
 		if meta, merr := m.Metadata(); merr == nil {
 			delivery = meta.NumDelivered
 		}
-		_ = m.NakWithDelay(opts.Backoff(delivery))
+		delay := opts.Backoff(delivery)
+		opts.Logger.Warn(opts.Name+": handling failed; redelivering", "subject", m.Subject(), "attempt", delivery, "retry_in", delay, "error", err)
+		_ = m.NakWithDelay(delay)
 	}
 }
 

@@ -225,12 +225,16 @@ func (l *Ledger) MarkFailed(ctx context.Context, accountID, reason string) error
 // Failed entry becomes a released claim that the next worker takes at
 // once (after settle when a create was left in doubt), and any entry loses
 // its dead-letter flag, so the reconciler re-drives it again. The reason
-// is recorded. It returns the new entry, or ErrNotFound when the account
-// has no entry.
+// is recorded. It returns the new entry, ErrNotFound when the account
+// has no entry, and a *HeldError, changing nothing, while a worker holds a
+// valid claim: a write would fence that worker out in mid-create.
 func (l *Ledger) Reset(ctx context.Context, accountID, reason string) (Entry, error) {
 	err := l.update(ctx, accountID, func(e *Entry) error {
 		if e.Revision == 0 {
 			return fmt.Errorf("resetting %s: %w", accountID, ErrNotFound)
+		}
+		if e.State == Claimed && e.Owner != "" && l.now().Before(e.LeaseUntil) {
+			return &HeldError{Owner: e.Owner, Until: e.LeaseUntil}
 		}
 		if e.State == Failed {
 			e.State = Claimed

@@ -306,3 +306,20 @@ func TestFreeAt(t *testing.T) {
 		}
 	}
 }
+
+func TestResetLeavesLiveClaim(t *testing.T) {
+	t.Parallel()
+	l := setup(t)
+	ctx := context.Background()
+
+	held, err := l.Claim(ctx, acct, "w1", "", time.Minute, 0)
+	if err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	if _, err := l.Reset(ctx, acct, "operator retry"); !errors.Is(err, ledger.ErrHeld) {
+		t.Fatalf("Reset during a live claim: err = %v, want ErrHeld", err)
+	}
+	if _, err := l.MarkCreated(ctx, held, "0000100001"); err != nil {
+		t.Errorf("MarkCreated after the refused Reset: %v, want the claim intact", err)
+	}
+}

@@ -44,7 +44,10 @@ func (s *Service) isMappedField(name string) bool {
 // retryFixed releases the failed account in the ledger and queues a new
 // create job. The SAP worker still looks the customer up before creating.
 func (s *Service) retryFixed(ctx context.Context, a account.Account, committed time.Time) error {
-	if _, err := s.ledger.Reset(ctx, a.ID, "data changed in Salesforce; trying again"); err != nil && !errors.Is(err, ledger.ErrNotFound) {
+	// A worker that holds the claim is at work already; the job below
+	// then finds one pending or the customer created.
+	_, err := s.ledger.Reset(ctx, a.ID, "data changed in Salesforce; trying again")
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) && !errors.Is(err, ledger.ErrHeld) {
 		return err
 	}
 	s.log.Info("filter: failed account's data changed; trying again", logkey.AccountID, a.ID)

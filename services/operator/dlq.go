@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -170,6 +171,10 @@ func (o *Operator) retryOne(ctx context.Context, d DeadLetter, refresh bool) (ou
 	}
 	if stage != bus.StageFilter {
 		_, err := o.ledger.Reset(ctx, d.AccountID, fmt.Sprintf("retried by an operator from dead letter %d", d.Seq))
+		var held *ledger.HeldError
+		if errors.As(err, &held) {
+			return RetrySkipped, fmt.Sprintf("a worker (%s) is working on the account until %s; try again later if it fails", held.Owner, held.Until.Format(time.RFC3339)), nil
+		}
 		if err != nil && !errors.Is(err, ledger.ErrNotFound) {
 			return "", "", err
 		}

@@ -52,6 +52,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The operator reads and republishes; it never changes streams or
+	// consumers, whose settings belong to the services' configuration.
+	cfg.NATS.SkipTopology = true
 	nc, js, err := setup.NATS(ctx, cfg.NATS, cfg.Topology, "sfsapctl", log)
 	if err != nil {
 		return err
