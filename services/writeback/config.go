@@ -137,6 +137,9 @@ type Salesforce interface {
 	// UpdateAccounts patches several Accounts in sObject collections
 	// requests and returns one error (or nil) per update.
 	UpdateAccounts(ctx context.Context, updates []sfclient.Update) ([]error, error)
+	// GetAccounts reads the current records, to check the SAP number
+	// field before it is written.
+	GetAccounts(ctx context.Context, ids []string) ([]account.Account, error)
 	// Usage returns the org's API usage from the newest response.
 	Usage() sfclient.Usage
 }

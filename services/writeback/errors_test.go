@@ -129,7 +129,12 @@ func TestWritebackPausesAtLimit(t *testing.T) {
 
 	// With MaxDeliver 2 on the consumer, a job naked on every limit error
 	// would be gone after two tries; held in progress it stays.
-	eventually(t, "three rejected requests", func() bool { return b.sim.Calls()[sfsim.CallCompositeUpdate] >= 3 })
+	// Each attempt first reads the Account's SAP number, which the limit
+	// rejects as well, so rejected reads count too.
+	eventually(t, "three rejected requests", func() bool {
+		calls := b.sim.Calls()
+		return calls[sfsim.CallQuery]+calls[sfsim.CallCompositeUpdate] >= 3
+	})
 	if dl := deadLetters(t, b.nats.JS); len(dl) != 0 {
 		t.Fatalf("dead letters = %d, want 0 while the limit is exceeded", len(dl))
 	}
@@ -170,5 +175,31 @@ func TestWritebackDefersStatusNearLimit(t *testing.T) {
 	}
 	if dl := deadLetters(t, b.nats.JS); len(dl) != 0 {
 		t.Errorf("dead letters = %d, want 0", len(dl))
+	}
+}
+
+func TestWritebackKeepsDifferentSAPNumber(t *testing.T) {
+	t.Parallel()
+	b := setupBundle(t, 5, nil)
+	id := b.seed(t, "Larchfield Tools Ltd")
+	b.created(t, id, "0000104711")
+	// Someone typed another number into the Account while SAP created.
+	if err := b.sim.Store().Update(id, map[string]any{"SAP_ID__c": "0000777777"}, sfsim.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b.publish(t, msg.WritebackJob{AccountID: id, Status: account.StatusSynced, SAPCustomer: "0000104711", Attempts: 1})
+	b.run(t)
+
+	eventually(t, "a dead letter", func() bool { return len(deadLetters(t, b.nats.JS)) == 1 })
+	dl := deadLetters(t, b.nats.JS)[0]
+	if dl.Code != "CONFLICTING_SAP_ID" {
+		t.Errorf("dead letter code = %q, want CONFLICTING_SAP_ID", dl.Code)
+	}
+	if !strings.Contains(dl.Reason, "0000777777") || !strings.Contains(dl.Reason, "0000104711") {
+		t.Errorf("dead letter reason %q, want both numbers", dl.Reason)
+	}
+	rec, _ := b.sim.Store().Get(id)
+	if rec["SAP_ID__c"] != "0000777777" {
+		t.Errorf("SAP_ID__c = %v, want the number already there kept", rec["SAP_ID__c"])
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sfsap/sfsap/pkg/logkey"
 	"github.com/sfsap/sfsap/pkg/metrics"
 	"github.com/sfsap/sfsap/pkg/msg"
+	"github.com/sfsap/sfsap/pkg/sap"
 	"github.com/sfsap/sfsap/pkg/sfclient"
 	"github.com/sfsap/sfsap/pkg/sfid"
 	"github.com/sfsap/sfsap/pkg/tracing"
@@ -112,13 +113,28 @@ func (s *Service) handleBatch(ctx, stop context.Context, ms []jetstream.Msg) {
 		return
 	}
 
-	updates := make([]sfclient.Update, len(jobs))
-	for i, j := range jobs {
-		updates[i] = sfclient.Update{ID: j.wb.AccountID, Fields: j.fields}
-	}
 	for {
 		if !s.waitOpen(ctx, stop, jobs) {
 			return
+		}
+		kept, err := s.dropConflicts(ctx, jobs)
+		if sfclient.IsLimitError(err) {
+			s.pause(err, len(jobs))
+			continue
+		}
+		if err != nil {
+			s.log.Warn("writeback: reading the Accounts' SAP numbers failed; will retry", "jobs", len(jobs), logkey.Error, err)
+			for _, j := range jobs {
+				s.settle(ctx, j.m, err)
+			}
+			return
+		}
+		if jobs = kept; len(jobs) == 0 {
+			return
+		}
+		updates := make([]sfclient.Update, len(jobs))
+		for i, j := range jobs {
+			updates[i] = sfclient.Update{ID: j.wb.AccountID, Fields: j.fields}
 		}
 		errs, err := s.sf.UpdateAccounts(ctx, updates)
 		if err == nil {
@@ -312,4 +328,43 @@ func (s *Service) deadLetter(ctx context.Context, m jetstream.Msg, job msg.Write
 		}
 	}
 	return bus.Done(cause)
+}
+
+// dropConflicts reads, in one query, the current SAP numbers of the
+// Accounts that get one, and dead-letters each job whose Account already
+// holds a different number, such as one a user typed in during the
+// create: overwriting it would hide a second SAP customer. It returns the
+// jobs to write.
+func (s *Service) dropConflicts(ctx context.Context, jobs []*job) ([]*job, error) {
+	var ids []string
+	for _, j := range jobs {
+		if j.wb.Status == account.StatusSynced {
+			ids = append(ids, j.wb.AccountID)
+		}
+	}
+	if len(ids) == 0 {
+		return jobs, nil
+	}
+	accts, err := s.sf.GetAccounts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	current := make(map[string]string, len(accts))
+	for _, a := range accts {
+		current[a.ID] = a.SAPID
+	}
+	kept := jobs[:0:0]
+	for _, j := range jobs {
+		have := sap.NormalizeCustomerNo(current[j.wb.AccountID])
+		if j.wb.Status != account.StatusSynced || have == "" || have == sap.NormalizeCustomerNo(j.wb.SAPCustomer) {
+			kept = append(kept, j)
+			continue
+		}
+		metrics.Alarm(metrics.AlarmConflictingCustomer)
+		s.log.Error("writeback: ALARM: the Account already holds a different SAP number; not overwriting it",
+			logkey.AccountID, j.wb.AccountID, logkey.SAPCustomer, j.wb.SAPCustomer, "account_sap_number", have)
+		cause := fmt.Errorf("the Account holds SAP number %s but sfsap created %s: an operator must decide which customer stays", have, j.wb.SAPCustomer)
+		s.settle(ctx, j.m, s.deadLetter(ctx, j.m, j.wb, "CONFLICTING_SAP_ID", cause))
+	}
+	return kept, nil
 }
