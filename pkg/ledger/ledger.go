@@ -76,7 +76,7 @@ func (l *Ledger) Get(ctx context.Context, accountID string) (Entry, bool, error)
 	}
 	var e Entry
 	if err := json.Unmarshal(kve.Value(), &e); err != nil {
-		return Entry{}, false, fmt.Errorf("decoding ledger entry %s at revision %d: %w", accountID, kve.Revision(), err)
+		return Entry{}, false, fmt.Errorf("%w: account %s at revision %d: %v; delete the key %s in bucket %s and retry the account", ErrCorrupt, accountID, kve.Revision(), err, accountID, kve.Bucket())
 	}
 	e.Revision = kve.Revision()
 	return e, true, nil

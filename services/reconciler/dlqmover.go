@@ -64,10 +64,16 @@ func (s *Service) moveExhausted(ctx context.Context, a bus.Advisory, log *slog.L
 	lastError := ""
 	if sfid.Valid(id) && stage != bus.StageFilter {
 		e, found, err := s.ledger.Get(ctx, id)
-		if err != nil {
+		if errors.Is(err, ledger.ErrCorrupt) {
+			// The entry cannot say whether the work is moot; park it.
+			log.Error("reconciler: ledger entry cannot be decoded; dead-lettering the work", logkey.Error, err)
+			lastError, found = err.Error(), false
+		} else if err != nil {
 			return err
 		}
-		lastError = e.Reason
+		if lastError == "" {
+			lastError = e.Reason
+		}
 		if found && s.needsNoDeadLetter(e, stage) {
 			log.Info("reconciler: message reached max deliveries but its account is done or held by a worker; deleting it",
 				"state", e.State, "owner", e.Owner)
@@ -89,7 +95,7 @@ func (s *Service) moveExhausted(ctx context.Context, a bus.Advisory, log *slog.L
 		return err
 	}
 	if sfid.Valid(id) && stage != bus.StageFilter {
-		if err := s.ledger.MarkFailed(ctx, id, reason); err != nil {
+		if err := s.ledger.MarkFailed(ctx, id, reason); err != nil && !errors.Is(err, ledger.ErrCorrupt) {
 			return err
 		}
 	}

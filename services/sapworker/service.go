@@ -100,6 +100,11 @@ func (s *Service) handle(ctx context.Context, m jetstream.Msg) error {
 
 	// The ledger decides first: an account SAP already has is never sent again.
 	entry, found, err := s.ledger.Get(ctx, cj.AccountID)
+	if errors.Is(err, ledger.ErrCorrupt) {
+		// Without a readable entry nothing can tell whether SAP has the
+		// customer, so the account is parked for an operator.
+		return s.fail(ctx, j, "", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -305,7 +310,7 @@ func (s *Service) fail(ctx context.Context, j *job, customerNo string, cause err
 		return err
 	}
 	if sfid.Valid(id) {
-		if err := s.ledger.MarkFailed(wctx, id, reason); err != nil {
+		if err := s.ledger.MarkFailed(wctx, id, reason); err != nil && !errors.Is(err, ledger.ErrCorrupt) {
 			return err
 		}
 		wb := msg.WritebackJob{
