@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -30,7 +31,7 @@ var k8sSecrets = map[string][]string{
 	"sfsap-nats-tls":       {"tls.crt", "tls.key", "ca.crt"},
 	"sfsap-salesforce":     {"client-secret"},
 	"sfsap-sap":            {"password"},
-	"sfsap-notifier":       {"teams-webhook-url", "slack-webhook-url"},
+	"sfsap-notifier":       {"teams-webhook-url", "slack-webhook-url", "email-password", "sharepoint-client-secret"},
 }
 
 // kustomization is the part of kustomization.yaml that the tests read.
@@ -85,11 +86,12 @@ func TestKustomizationListsEveryManifest(t *testing.T) {
 
 // manifests is the output of kustomize build, decoded into API types.
 type manifests struct {
-	deployments  map[string]*appsv1.Deployment
-	statefulSets map[string]*appsv1.StatefulSet
-	services     map[string]*corev1.Service
-	jobs         map[string]*batchv1.Job
-	configMaps   map[string]*corev1.ConfigMap
+	deployments     map[string]*appsv1.Deployment
+	statefulSets    map[string]*appsv1.StatefulSet
+	services        map[string]*corev1.Service
+	jobs            map[string]*batchv1.Job
+	configMaps      map[string]*corev1.ConfigMap
+	networkPolicies []*networkingv1.NetworkPolicy
 }
 
 // buildK8s runs kustomize on the base, as `kubectl kustomize` does, and
@@ -130,6 +132,10 @@ func buildK8s(t *testing.T) manifests {
 		case "ConfigMap":
 			c := &corev1.ConfigMap{}
 			m.configMaps[r.GetName()], obj = c, c
+		case "NetworkPolicy":
+			n := &networkingv1.NetworkPolicy{}
+			m.networkPolicies = append(m.networkPolicies, n)
+			obj = n
 		default:
 			t.Errorf("unexpected %s %s; add a check for it", r.GetKind(), r.GetName())
 			continue
@@ -562,5 +568,27 @@ func TestK8sServicesSelectPods(t *testing.T) {
 				t.Errorf("Service %s port %s targets %s, which the pod does not name", name, p.Name, p.TargetPort.String())
 			}
 		}
+	}
+}
+
+func TestK8sMonitorPortRestricted(t *testing.T) {
+	t.Parallel()
+	m := buildK8s(t)
+	var found bool
+	for _, np := range m.networkPolicies {
+		for _, rule := range np.Spec.Ingress {
+			for _, p := range rule.Ports {
+				if p.Port == nil || p.Port.String() != "monitor" {
+					continue
+				}
+				found = true
+				if len(rule.From) == 0 {
+					t.Errorf("NetworkPolicy %s opens the NATS monitoring port to every pod; want it limited to scrapers", np.Name)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Error("no NetworkPolicy limits the NATS monitoring port, which has no authentication")
 	}
 }
