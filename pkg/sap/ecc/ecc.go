@@ -92,7 +92,7 @@ func (a *Adapter) FindByExternalRef(ctx context.Context, ref string) (string, bo
 		}},
 	})
 	if err != nil {
-		return "", false, readError(fmFind, fmt.Errorf("finding customer by %s-%s %s: %w", a.cfg.ExternalRefTable, a.cfg.ExternalRefField, ref, err))
+		return "", false, sap.ReadError(fmFind, fmt.Errorf("finding customer by %s-%s %s: %w", a.cfg.ExternalRefTable, a.cfg.ExternalRefField, ref, err))
 	}
 
 	msgs := returnMessages(res)
@@ -306,13 +306,4 @@ func createError(fm string, err error) error {
 		return err
 	}
 	return &sap.Error{Kind: sap.Unknown, Op: fm, Err: err}
-}
-
-// readError turns Unknown into Transient for calls that change nothing,
-// where an unknown outcome is just a failure to retry.
-func readError(fm string, err error) error {
-	if sap.KindOf(err) == sap.Unknown {
-		return &sap.Error{Kind: sap.Transient, Op: fm, Err: err}
-	}
-	return err
 }

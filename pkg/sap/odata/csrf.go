@@ -85,10 +85,10 @@ func (a *Adapter) fetchToken(ctx context.Context) (*csrfSession, error) {
 
 	resp, err := a.do(ctx, hc, op, http.MethodGet, a.serviceURL("/", ""), nil, map[string]string{csrfHeader: csrfFetch})
 	if err != nil {
-		return nil, readError(op, err)
+		return nil, sap.ReadError(op, err)
 	}
 	if resp.status != http.StatusOK {
-		return nil, readError(op, a.statusError(op, resp))
+		return nil, sap.ReadError(op, a.statusError(op, resp))
 	}
 
 	// A system with CSRF protection switched off sends no token. POSTs

@@ -10,7 +10,6 @@ import (
 	"net/http/httptrace"
 	"strings"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/sfsap/sfsap/pkg/sap"
 )
@@ -142,39 +141,13 @@ func (a *Adapter) statusError(op string, resp *response) error {
 		}
 	case resp.status >= 500:
 		e.Kind = sap.Unknown
-		e.Err = fmt.Errorf("%w: no OData error body, so SAP may have processed the request: %s", ErrInvalidResponse, snippet(resp.body))
+		e.Err = fmt.Errorf("%w: no OData error body, so SAP may have processed the request: %s", ErrInvalidResponse, sap.Snippet(resp.body))
 	default:
 		e.Kind = sap.Permanent
-		e.Err = fmt.Errorf("%w: %s", ErrInvalidResponse, snippet(resp.body))
+		e.Err = fmt.Errorf("%w: %s", ErrInvalidResponse, sap.Snippet(resp.body))
 	}
 	if e.Kind == sap.Transient && e.Err == nil && parseErr != nil {
-		e.Err = errors.New(snippet(resp.body))
+		e.Err = errors.New(sap.Snippet(resp.body))
 	}
 	return e
-}
-
-// readError turns Unknown into Transient for requests that change
-// nothing, where an unknown outcome is just a failure to retry.
-func readError(op string, err error) error {
-	if sap.KindOf(err) == sap.Unknown {
-		return &sap.Error{Kind: sap.Transient, Op: op, Err: err}
-	}
-	return err
-}
-
-// snippet returns the start of a response body for an error message.
-func snippet(data []byte) string {
-	const limit = 200
-	s := strings.Join(strings.Fields(string(data)), " ")
-	if len(s) > limit {
-		s = s[:limit]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		s += "..."
-	}
-	if s == "" {
-		return "(empty body)"
-	}
-	return s
 }

@@ -196,10 +196,10 @@ func (a *Adapter) FindByExternalRef(ctx context.Context, ref string) (string, bo
 	query := "$filter=" + queryEscape(filter) + "&$select=BusinessPartner,Customer&$format=json"
 	resp, err := a.do(ctx, a.http, OpFind, http.MethodGet, a.serviceURL("/A_BusinessPartner", query), nil, nil)
 	if err != nil {
-		return "", false, readError(OpFind, err)
+		return "", false, sap.ReadError(OpFind, err)
 	}
 	if resp.status != http.StatusOK {
-		return "", false, readError(OpFind, a.statusError(OpFind, resp))
+		return "", false, sap.ReadError(OpFind, a.statusError(OpFind, resp))
 	}
 	results, err := decodeResults(resp.body)
 	if err != nil {

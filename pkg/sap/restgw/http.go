@@ -8,9 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
-	"strings"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/sfsap/sfsap/pkg/sap"
 )
@@ -96,7 +94,7 @@ func (a *Adapter) transportError(op string, err error, sent bool) error {
 //   - every other 5xx is Unknown, because the gateway may have called SAP
 //     and SAP may have committed before the failure.
 func (a *Adapter) statusError(op string, resp *response) *sap.Error {
-	e := &sap.Error{Op: op, HTTPStatus: resp.status, Err: errors.New(snippet(resp.body))}
+	e := &sap.Error{Op: op, HTTPStatus: resp.status, Err: errors.New(sap.Snippet(resp.body))}
 	switch {
 	case resp.status == http.StatusUnauthorized:
 		e.Kind = sap.Permanent
@@ -108,35 +106,9 @@ func (a *Adapter) statusError(op string, resp *response) *sap.Error {
 		e.Kind = sap.Transient
 	case resp.status >= 500:
 		e.Kind = sap.Unknown
-		e.Err = fmt.Errorf("the gateway may have called SAP before it failed: %s", snippet(resp.body))
+		e.Err = fmt.Errorf("the gateway may have called SAP before it failed: %s", sap.Snippet(resp.body))
 	default:
 		e.Kind = sap.Permanent
 	}
 	return e
-}
-
-// readError turns Unknown into Transient for requests that change
-// nothing, where an unknown outcome is just a failure to retry.
-func readError(op string, err error) error {
-	if sap.KindOf(err) == sap.Unknown {
-		return &sap.Error{Kind: sap.Transient, Op: op, Err: err}
-	}
-	return err
-}
-
-// snippet returns the start of a body for an error message.
-func snippet(data []byte) string {
-	const limit = 200
-	s := strings.Join(strings.Fields(string(data)), " ")
-	if len(s) > limit {
-		s = s[:limit]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		s += "..."
-	}
-	if s == "" {
-		return "(empty body)"
-	}
-	return s
 }

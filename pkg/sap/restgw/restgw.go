@@ -235,10 +235,10 @@ func (a *Adapter) FindByExternalRef(ctx context.Context, ref string) (string, bo
 
 	resp, err := a.do(ctx, OpFind, http.MethodGet, u, nil)
 	if err != nil {
-		return "", false, readError(OpFind, err)
+		return "", false, sap.ReadError(OpFind, err)
 	}
 	if resp.status != http.StatusOK {
-		return "", false, readError(OpFind, a.statusError(OpFind, resp))
+		return "", false, sap.ReadError(OpFind, a.statusError(OpFind, resp))
 	}
 	doc, err := decodeJSON(resp.body)
 	if err != nil {
@@ -249,7 +249,7 @@ func (a *Adapter) FindByExternalRef(ctx context.Context, ref string) (string, bo
 		return "", false, nil
 	}
 	if kind := a.classifier.Classify(msgs).Kind(); kind != 0 {
-		return "", false, readError(OpFind, &sap.Error{Kind: kind, Op: OpFind, HTTPStatus: resp.status, Messages: msgs})
+		return "", false, sap.ReadError(OpFind, &sap.Error{Kind: kind, Op: OpFind, HTTPStatus: resp.status, Messages: msgs})
 	}
 
 	var numbers []string
@@ -288,7 +288,7 @@ func decodeJSON(data []byte) (any, error) {
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("%w: the body is not JSON: %v: %s", ErrInvalidResponse, err, snippet(data))
+		return nil, fmt.Errorf("%w: the body is not JSON: %v: %s", ErrInvalidResponse, err, sap.Snippet(data))
 	}
 	return doc, nil
 }

@@ -98,7 +98,7 @@ func render(tmpl *template.Template, c sap.Customer) ([]byte, error) {
 		return nil, fmt.Errorf("rendering the request template: %w", err)
 	}
 	if !json.Valid(b.Bytes()) {
-		return nil, fmt.Errorf("the request template rendered invalid JSON: %s", snippet(b.Bytes()))
+		return nil, fmt.Errorf("the request template rendered invalid JSON: %s", sap.Snippet(b.Bytes()))
 	}
 	return b.Bytes(), nil
 }

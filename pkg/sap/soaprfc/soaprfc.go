@@ -30,7 +30,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sfsap/sfsap/pkg/sap"
 	"github.com/sfsap/sfsap/pkg/sap/rfc"
@@ -206,7 +205,7 @@ func (c *Client) call(ctx context.Context, hc *http.Client, fm string, params ma
 			return nil, faultError(fm, resp.StatusCode, fault)
 		}
 	}
-	return nil, statusError(fm, resp.StatusCode, snippet(data))
+	return nil, statusError(fm, resp.StatusCode, sap.Snippet(data))
 }
 
 // transportError classifies an error of the HTTP exchange.
@@ -220,21 +219,4 @@ func (c *Client) transportError(fm string, err error, sent bool) error {
 		err = fmt.Errorf("reading response after sending the request, so %s may have run: %w", fm, err)
 	}
 	return &sap.Error{Kind: sap.Unknown, Op: fm, Err: err}
-}
-
-// snippet returns the start of a response body for an error message.
-func snippet(data []byte) string {
-	const limit = 200
-	s := strings.Join(strings.Fields(string(data)), " ")
-	if len(s) > limit {
-		s = s[:limit]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		s += "..."
-	}
-	if s == "" {
-		return "(empty body)"
-	}
-	return s
 }
