@@ -1,12 +1,12 @@
-// Package account defines the Salesforce Account as sfsap sees it, and the
-// names of the Salesforce fields that sfsap reads and writes.
+// Package account defines the Salesforce Account fields that sfsap uses,
+// and the names of the Salesforce fields that sfsap reads and writes.
 package account
 
 import "time"
 
 // Account is a snapshot of the Account fields sfsap uses, read from the
-// current record in Salesforce. Custom fields are held under fixed Go names;
-// [Fields] says which Salesforce API names they come from.
+// current record in Salesforce. Custom fields are kept under fixed Go
+// names, and [Fields] maps them to the org's Salesforce API names.
 type Account struct {
 	ID                  string    `json:"id"`
 	Name                string    `json:"name"`

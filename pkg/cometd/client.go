@@ -2,7 +2,7 @@
 // Salesforce Streaming API, used to receive Change Data Capture events.
 //
 // Subscribe keeps one subscription alive: it handshakes, subscribes with a
-// replay id, and long-polls /meta/connect. When Salesforce forgets the
+// replay id, and long-polls /meta/connect. When Salesforce drops the
 // client or rejects its token, it handshakes again and resubscribes from
 // the replay id of the last event the handler accepted, so no event is
 // skipped and accepted events are not delivered again.

@@ -200,8 +200,9 @@ func (c Config) WithDefaults() Config {
 	if c.Listener.Checkpoint == "" {
 		c.Listener.Checkpoint = c.Salesforce.Transport + ".AccountChangeEvent"
 	}
+
 	if c.SAP.Adapter == "" {
-		c.SAP.Adapter = "ecc"
+		c.SAP.Adapter = AdapterECC
 	}
 	if c.SAP.Language == "" {
 		c.SAP.Language = "EN"
@@ -212,6 +213,7 @@ func (c Config) WithDefaults() Config {
 	c.SAP.ECC = c.SAP.ECC.WithDefaults()
 	c.SAP.S4 = c.SAP.S4.WithDefaults()
 	c.SAP.REST = c.SAP.REST.WithDefaults()
+
 	if c.Topology.LeaseTTL == 0 {
 		c.Topology.LeaseTTL = c.Listener.LeaseTTL
 	}
@@ -226,13 +228,13 @@ func (c Config) WithDefaults() Config {
 	}
 	c.Reconciler = c.Reconciler.WithDefaults()
 	c.Notifier = c.Notifier.WithDefaults()
-	// One set of field names serves every service.
+
+	// One set of field names serves every service, and the consumers'
+	// settings come from the topology.
 	c.Salesforce.Fields = c.Salesforce.Fields.WithDefaults()
 	c.Filter.Fields = c.Salesforce.Fields
 	c.Writeback.Fields = c.Salesforce.Fields
-	if c.SAPWorker.AckWait == 0 || c.SAPWorker.AckWait != c.Topology.SAPAckWait {
-		c.SAPWorker.AckWait = c.Topology.SAPAckWait
-	}
+	c.SAPWorker.AckWait = c.Topology.SAPAckWait
 	c.SAPWorker.MaxDeliver = c.Topology.MaxDeliver
 	c.Writeback.MaxDeliver = 2 * c.Topology.MaxDeliver
 	return c

@@ -16,7 +16,8 @@ var (
 	// ErrConflictingCustomer means the account already has a different SAP
 	// customer number. It signals a duplicate and needs an operator.
 	ErrConflictingCustomer = errors.New("ledger: account already has a different SAP customer")
-	// ErrDone means SAP already has the customer; the entry says which.
+	// ErrDone means SAP already has the customer, whose number is in the
+	// returned entry.
 	ErrDone = errors.New("ledger: customer already created")
 	// ErrFailed means the account failed for good and is parked in the
 	// dead-letter stream. Only Reset makes it claimable again.

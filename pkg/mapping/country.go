@@ -81,9 +81,9 @@ func (p *Pack) resolveCountry(field, value string) (string, *Problem) {
 	return code, nil
 }
 
-// placeholders are what people type when they do not know a value. Some
+// placeholders are the values people type when they do not know one. Some
 // would otherwise read as country codes once punctuation is dropped, such
-// as "N/A" as NA (Namibia); the bare code "NA" is still Namibia.
+// as "N/A" as NA (Namibia). The bare code "NA" is still Namibia.
 var placeholders = []string{"n/a", "n.a.", "n.a", "na.", "n/v", "none", "unknown", "tbd", "tba", "null", "nil", "-", "--", "?", "x", "xx", "xxx"}
 
 // isPlaceholder reports whether value is a placeholder rather than data.

@@ -79,7 +79,7 @@ type Derivation struct {
 	// Field is the Account field whose value Map filled in.
 	Field string
 	Value string
-	// Source is where the value came from, such as
+	// Source is the origin of the value, such as
 	// `BillingStreet line "Austin, TX 78767"` or "default for DE".
 	Source string
 }

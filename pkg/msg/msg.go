@@ -69,7 +69,7 @@ type CreateJob struct {
 	Schema    string          `json:"schema"`
 	AccountID string          `json:"account_id"`
 	Account   account.Account `json:"account"`
-	// Reason says why the job exists: conversion, gap, sweep or retry.
+	// Reason is why the job exists: conversion, gap, sweep or retry.
 	Reason        string `json:"reason"`
 	CorrelationID string `json:"correlation_id"`
 	// CommittedAt is the Salesforce commit time of the change that led to
@@ -157,7 +157,7 @@ func itoa(n int) string {
 	return string(b)
 }
 
-// Message is one message of an SAP answer: TYPE (S, E, W, I or A), the
+// Message is one message of an SAP response: TYPE (S, E, W, I or A), the
 // message class and number, and the text.
 type Message struct {
 	Type    string `json:"type"`

@@ -36,6 +36,7 @@ func Start(opts Options) (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
 	}
@@ -45,6 +46,7 @@ func Start(opts Options) (*server.Server, error) {
 	if opts.ServerName == "" {
 		opts.ServerName = "sfsap"
 	}
+
 	srv, err := server.NewServer(&server.Options{
 		ServerName: opts.ServerName,
 		Host:       opts.Host,
@@ -59,12 +61,14 @@ func Start(opts Options) (*server.Server, error) {
 		lock.Close()
 		return nil, fmt.Errorf("starting embedded NATS: %w", err)
 	}
+
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
 		lock.Close()
 		return nil, fmt.Errorf("starting embedded NATS: not ready for connections after 10s (store %s)", opts.StoreDir)
 	}
+	// The lock lasts as long as the server.
 	go func() {
 		srv.WaitForShutdown()
 		lock.Close()

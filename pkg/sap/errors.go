@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Kind says how a caller should treat a failed SAP call.
+// Kind is how a caller should treat a failed SAP call.
 type Kind int
 
 const (

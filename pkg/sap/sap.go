@@ -71,7 +71,7 @@ type Adapter interface {
 	// reference is ref, and found=false when there is none.
 	FindByExternalRef(ctx context.Context, ref string) (customerNo string, found bool, err error)
 	// Create creates the customer and commits it. It returns an *Error
-	// whose Kind tells the caller whether to retry, give up, or look the
+	// whose Kind decides whether the caller retries, gives up, or looks the
 	// customer up because the outcome is unknown.
 	Create(ctx context.Context, c Customer) (CreateResult, error)
 }

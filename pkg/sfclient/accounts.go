@@ -47,10 +47,10 @@ func (c *Client) accountFields() []string {
 	return slices.DeleteFunc(fields, func(name string) bool { return c.absent[name] })
 }
 
-// optionalFields returns the Account fields an org may lack: the picklist
+// optionalFields returns the Account fields an org may lack. The picklist
 // codes exist only with State and Country picklists, CurrencyIsoCode only
 // in multi-currency orgs, and the organisational fields only where the
-// admin created them; the mapping's defaults stand in for them.
+// admin created them. The mapping's defaults stand in for missing ones.
 func (c *Client) optionalFields() []string {
 	f := c.cfg.Fields
 	return []string{"BillingStateCode", "BillingCountryCode", "CurrencyIsoCode",

@@ -411,7 +411,7 @@ func (p *soqlParser) parseOrderBy() ([]orderTerm, error) {
 			p.acceptKeyword("ASC")
 		}
 		// Salesforce puts nulls first in ascending and last in
-		// descending order unless told otherwise.
+		// descending order unless the query sets NULLS FIRST or NULLS LAST.
 		term.nullsFirst = !term.desc
 		if p.acceptKeyword("NULLS") {
 			switch {

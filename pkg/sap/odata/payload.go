@@ -104,7 +104,7 @@ func checkExternalRef(ref string) error {
 		return fmt.Errorf("%w: the external reference is empty", ErrInvalidCustomer)
 	}
 	if n := utf8.RuneCountInString(ref); n > maxExternalRef {
-		return fmt.Errorf("%w: external reference %q has %d characters, but BusinessPartnerIDByExtSystem holds %d", ErrInvalidCustomer, ref, n, maxExternalRef)
+		return fmt.Errorf("%w: external reference %q has %d characters, but BusinessPartnerIDByExtSystem accepts at most %d", ErrInvalidCustomer, ref, n, maxExternalRef)
 	}
 	return nil
 }
